@@ -1,0 +1,315 @@
+"""Tests of llave.eval (MMEB evaluation): P@1 ties, summaries, one encode per unique item, the CLI end to end,
+resuming, and bad input caught before any encoding."""
+import json
+import math
+import os
+import random
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from llave.cli import build_parser
+from llave.data import EvalRow, format_text
+from llave.eval import (EvalInputError, HashingEncoder, collect_items, correct_at_1, evaluate_datasets,
+                        evaluate_mmeb, mmeb_summary, precision_at_1, read_scores)
+
+
+# ---------------------------------------------------------------- precision_at_1
+def test_precision_at_1_hand_made_and_ties():
+    scores = torch.tensor([[1.0, 0.0, 0.5], [0.2, 0.3, 0.1], [0.7, 0.7, 0.7], [0.1, 0.1, 0.2]])
+    assert correct_at_1(scores).tolist() == [True, False, True, False]
+    assert precision_at_1(scores) == 50.0
+    assert precision_at_1(scores.numpy()) == 50.0        # numpy input works too
+    assert precision_at_1(torch.tensor([[0.0, -0.0]])) == 100.0     # -0.0 == 0.0: a tie
+
+
+def test_precision_at_1_matches_first_argmax_on_ties():
+    rng = np.random.default_rng(1)
+    for width in (1, 2, 5, 40):
+        scores = rng.integers(0, 2, size=(500, width)).astype(np.float32)
+        expected = (np.argmax(scores, axis=1) == 0).mean() * 100
+        assert precision_at_1(torch.from_numpy(scores)) == pytest.approx(expected)
+
+
+def test_precision_at_1_rejects_bad_matrices():
+    with pytest.raises(ValueError, match="NaN"):
+        precision_at_1(torch.tensor([[0.5, float("nan")]]))
+    with pytest.raises(ValueError, match="non-empty 2-D"):
+        precision_at_1(torch.zeros(2, 0))
+    with pytest.raises(ValueError, match="not finite"):
+        precision_at_1(torch.tensor([[math.inf, 0.0]]))
+
+
+# ---------------------------------------------------------------- mmeb_summary
+def test_mmeb_summary_hand_made():
+    scores = {"VOC2007": 80.0, "ObjectNet": 20.0, "CIRR": 40.0, "RefCOCO": 90.0, "MSCOCO": 70.0}
+    with pytest.warns(UserWarning, match="31 of the 36 MMEB datasets are missing"):
+        summary = mmeb_summary(scores)
+    assert summary["Classification"] == 50.0 and summary["VQA"] is None
+    assert summary["Retrieval"] == 40.0 and summary["Grounding"] == 80.0
+    assert summary["IND"] == pytest.approx((80 + 40 + 70) / 3) and summary["OOD"] == 55.0
+    assert summary["Overall"] == 60.0
+    assert summary["benchmark"] == "MMEB" and summary["num_datasets"] == 5
+    assert len(summary["missing"]) == 31 and "OK-VQA" in summary["missing"] and "CIRR" not in summary["missing"]
+
+
+def test_mmeb_summary_full_run_has_no_missing_and_no_warning():
+    reference = json.loads((Path(__import__("llave").__file__).parent / "reference" / "mmeb.json").read_text())
+    names = [n for splits in reference["meta_tasks"].values() for ns in splits.values() for n in ns]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        summary = mmeb_summary({name: 50.0 for name in names})
+    assert summary["missing"] == [] and summary["Overall"] == 50.0
+
+
+def test_mmeb_summary_rejects_unknown_names():
+    with pytest.raises(ValueError, match=r"unknown dataset names \['Nope'\]"):
+        mmeb_summary({"ImageNet-1K": 1.0, "Nope": 2.0})
+
+
+def test_mmeb_summary_mini_names():
+    minimmeb = pytest.importorskip("llave.minimmeb")
+    names = [n for splits in minimmeb.MINI_TASKS.values() for ns in splits.values() for n in ns]
+    summary = mmeb_summary({name: 10.0 * (i % 3) for i, name in enumerate(names)}, warn=False)
+    assert summary["benchmark"] == "MMEB-mini" and summary["missing"] == []
+    assert summary["Overall"] == pytest.approx(np.mean([10.0 * (i % 3) for i in range(len(names))]))
+    with pytest.warns(UserWarning, match="MMEB-mini datasets are missing"):
+        assert mmeb_summary({names[0]: 5.0})["missing"] == names[1:]
+
+
+# ---------------------------------------------------------------- pipeline vs a naive reference
+def random_datasets(seed: int) -> dict[str, list[EvalRow]]:
+    "Ragged rows with heavy reuse of items within and across datasets, exact duplicates and gold copies."
+    rng = random.Random(seed)
+    words = ["red", "blue", "cat", "dog", "car", "tree", "big", "small"]
+    pool = [(" ".join(rng.sample(words, rng.randint(1, 3))), rng.choice([None, None, f"/img/{rng.randint(0, 9)}.png"]))
+            for _ in range(30)]
+    datasets = {}
+    for d in range(3):
+        rows = []
+        for r in range(rng.randint(5, 25)):
+            candidates = [rng.choice(pool) for _ in range(rng.randint(1, 8))]
+            if rng.random() < 0.3:
+                candidates.insert(rng.randint(1, len(candidates)), candidates[0])     # a copy of the gold: a tie
+            query = rng.choice(pool)
+            rows.append(EvalRow(query[0], query[1], [c[0] for c in candidates], [c[1] for c in candidates], f"d{d}", r))
+        datasets[f"d{d}"] = rows
+    return datasets
+
+
+def naive_correct(encoder, rows) -> int:
+    correct = 0
+    for row in rows:
+        query = encoder.encode(texts=[row.query_text], images=[row.query_image])[0]
+        candidates = encoder.encode(texts=row.candidate_texts, images=row.candidate_images)
+        correct += int(np.argmax((candidates @ query).numpy()) == 0)
+    return correct
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_evaluate_datasets_matches_naive_and_encodes_each_item_once(seed):
+    datasets, encoder = random_datasets(seed), HashingEncoder(dim=8)      # small dim: many ties and collisions
+    unique = {(text, image) for rows in datasets.values() for row in rows
+              for text, image in [(row.query_text, row.query_image), *zip(row.candidate_texts, row.candidate_images)]}
+    records, stats = evaluate_datasets(encoder, datasets, batch_size=3, log=None)
+    for name, rows in datasets.items():
+        assert records[name]["num_correct"] == naive_correct(encoder, rows)
+        assert records[name]["num_pred"] == len(rows)
+        assert records[name]["acc"] == pytest.approx(records[name]["num_correct"] / len(rows))
+    assert stats["unique_items"] == stats["encoded_items"] == len(unique)
+    assert stats["naive_items"] == sum(1 + len(r.candidate_texts) for rows in datasets.values() for r in rows)
+
+
+def test_collect_items_shares_items_between_datasets():
+    a = [EvalRow("q", None, ["x", "y"], [None, "/i/1.png"], "a", 0)]
+    b = [EvalRow("q", None, ["y", "x"], [None, "/i/../i/1.png"], "b", 0)]
+    table = collect_items({"a": a, "b": b})
+    assert len(table.items) == 5          # q, x, y+image (a), then y, x+image (b): the image path is normalised
+    assert table.candidates["b"].tolist() == [[3, 4]]
+    assert table.queries["a"].tolist() == table.queries["b"].tolist() == [0]
+
+
+# ---------------------------------------------------------------- the command on local MMEB-format data
+def write_mmeb_dir(root: Path, n_rows: int = 6) -> Path:
+    "A local MMEB-eval-format directory: ImageNet-1K and ImageNet-A share their label candidates; MSCOCO_t2i has image candidates."
+    images = root / "images"
+    images.mkdir(parents=True)
+    colours = {"red": (230, 20, 20), "green": (20, 200, 20), "blue": (20, 20, 230), "white": (250, 250, 250)}
+    for name, rgb in colours.items():
+        Image.new("RGB", (32, 32), rgb).save(images / f"{name}.png")
+    data = root / "eval"
+    data.mkdir()
+    labels = list(colours)
+    def write(name, rows):
+        with open(data / f"{name}.jsonl", "w") as handle:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+    classify = lambda k: {"qry_text": "<|image_1|> Represent the given image for classification",
+                          "qry_img_path": f"images/{labels[k % 4]}.png",
+                          "tgt_text": [labels[k % 4]] + [l for l in labels if l != labels[k % 4]], "tgt_img_path": [""] * 4}
+    write("ImageNet-1K", [classify(k) for k in range(n_rows)])
+    write("ImageNet-A", [classify(k + 1) for k in range(n_rows)])
+    write("MSCOCO_t2i", [{"qry_text": f"a {labels[k % 4]} picture", "qry_img_path": "",
+                          "tgt_text": ["<|image_1|> Represent the given image."] * (2 + k % 3),
+                          "tgt_img_path": [f"images/{labels[(k + j) % 4]}.png" for j in range(2 + k % 3)]}
+                         for k in range(n_rows)])
+    return root
+
+
+def unique_items(data: Path, names, max_rows=None) -> set:
+    "Unique (formatted text, absolute image) items of the given datasets, computed straight from the files."
+    items = set()
+    for name in names:
+        for line in (data / "eval" / f"{name}.jsonl").read_text().splitlines()[:max_rows]:
+            row = json.loads(line)
+            pairs = [(row["qry_text"], row["qry_img_path"])] + list(zip(row["tgt_text"], row["tgt_img_path"]))
+            for text, image in pairs:
+                path = str((data / image).resolve()) if image else None
+                items.add((format_text(text, path is not None), path))
+    return items
+
+
+class NoEncoder:
+    "Fails if anything is encoded: bad input must be caught before encoding."
+    def encode(self, **kwargs):
+        raise AssertionError("encode was called")
+
+
+class CountingHashEncoder(HashingEncoder):
+    def __init__(self):
+        super().__init__(dim=32)
+        self.items = []
+    def encode(self, texts=None, images=None, **kwargs):
+        self.items += list(zip(texts, images or [None] * len(texts)))
+        return super().encode(texts=texts, images=images, **kwargs)
+
+
+def test_evaluate_mmeb_writes_scores_resumes_and_overwrites(tmp_path):
+    data, out = write_mmeb_dir(tmp_path / "data"), tmp_path / "out"
+    encoder = CountingHashEncoder()
+    summary = evaluate_mmeb("stub", str(data), str(out), encoder=encoder, log=lambda m: None)
+    names = ["ImageNet-1K", "ImageNet-A", "MSCOCO_t2i"]
+    assert len(encoder.items) == len(set(encoder.items)) == len(unique_items(data, names))
+    for name in names:
+        record = json.loads((out / f"{name}_score.json").read_text())
+        assert set(record) >= {"acc", "num_correct", "num_pred"} and record["num_pred"] == 6
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["summary"] == summary and set(saved["per_dataset"]) == set(names)
+    assert saved["encoding"]["encoded_items"] == len(encoder.items)
+    markdown = (out / "summary.md").read_text()
+    assert "LLaVE-7B (paper)" in markdown and "Missing 33 datasets" in markdown
+    # a re-run scores nothing (the encoder would fail) and gives the same summary
+    again = evaluate_mmeb("stub", str(data), str(out), encoder=NoEncoder(), log=lambda m: None)
+    assert again == summary
+    # --overwrite redoes the requested datasets only
+    (out / "ImageNet-A_score.json").write_text(json.dumps({"acc": 0.0, "num_correct": 0, "num_pred": 6, "max_rows": None}))
+    encoder = CountingHashEncoder()
+    evaluate_mmeb("stub", str(data), str(out), subsets=["ImageNet-A"], overwrite=True, encoder=encoder, log=lambda m: None)
+    assert json.loads((out / "ImageNet-A_score.json").read_text())["acc"] == saved["per_dataset"]["ImageNet-A"] / 100
+    assert len(encoder.items) == len(unique_items(data, ["ImageNet-A"]))
+
+
+def test_max_rows_and_mismatch_with_existing_scores(tmp_path):
+    data, out = write_mmeb_dir(tmp_path / "data"), tmp_path / "out"
+    encoder = CountingHashEncoder()
+    evaluate_mmeb("stub", str(data), str(out), subsets=["MSCOCO_t2i"], max_rows=2, encoder=encoder, log=lambda m: None)
+    assert json.loads((out / "MSCOCO_t2i_score.json").read_text())["num_pred"] == 2
+    assert len(encoder.items) == len(unique_items(data, ["MSCOCO_t2i"], max_rows=2))
+    with pytest.raises(EvalInputError, match="scored with max_rows=2, this run asks max_rows=None"):
+        evaluate_mmeb("stub", str(data), str(out), subsets=["MSCOCO_t2i"], encoder=NoEncoder(), log=lambda m: None)
+    (out / "MSCOCO_t2i_score.json").write_text("{not json")
+    with pytest.raises(EvalInputError, match="unreadable score file"):
+        read_scores(out, ["MSCOCO_t2i"], 2)
+
+
+def run_cli(argv, capsys):
+    args = build_parser(["llave.eval"]).parse_args(["eval", "mmeb", *argv])
+    status = args.func(args)
+    return status, capsys.readouterr().err
+
+
+def test_cli_bad_input_fails_before_encoding(tmp_path, capsys, monkeypatch):
+    data, model = write_mmeb_dir(tmp_path / "data"), tmp_path / "model"
+    model.mkdir()
+    import llave.eval
+    monkeypatch.setattr(llave.eval, "load_encoder", lambda *a, **k: NoEncoder())
+    out = str(tmp_path / "out")
+    base = ["--model", str(model), "--out", out]
+    cases = [
+        (["--data", str(data), "--subsets", "ImageNet-1K", "Bogus"], "unknown dataset names ['Bogus']"),
+        (["--data", str(data / "eval"), "--image-root", str(tmp_path / "nope")], "--image-root"),
+        (["--data", str(data / "eval")], "--image-root is required"),
+        (["--data", str(tmp_path / "missing")], "no such directory"),
+        (["--data", str(data), "--max-rows", "0"], "--max-rows must be positive"),
+        (["--data", str(data), "--model", str(tmp_path / "no-model")], "--model"),
+    ]
+    for extra, message in cases:
+        status, err = run_cli(base + extra, capsys)
+        assert status == 2 and message in err, (extra, err)
+    (data / "eval" / "ImageNet-R.jsonl").write_text("")
+    status, err = run_cli(base + ["--data", str(data), "--subsets", "ImageNet-1K", "ImageNet-R"], capsys)
+    assert status == 2 and "dataset ImageNet-R is empty" in err
+    (data / "eval" / "ImageNet-R.jsonl").unlink()
+    (data / "images" / "blue.png").unlink()
+    status, err = run_cli(base + ["--data", str(data)], capsys)
+    assert status == 2 and "image not found" in err and "blue.png" in err
+    assert not Path(out).exists() or not list(Path(out).glob("*_score.json"))
+
+
+# ---------------------------------------------------------------- the tiny model, end to end
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    model = pytest.importorskip("llave.model")
+    return model.tiny_llava_onevision(tmp_path_factory.mktemp("tiny") / "model", seed=0)
+
+
+def count_forward_rows(monkeypatch):
+    "Patch LLaVE.from_pretrained so the loaded model counts the rows that go through its transformer."
+    from llave.model import LLaVE
+    rows = []
+    original = LLaVE.from_pretrained.__func__
+    def load(cls, *args, **kwargs):
+        encoder = original(cls, *args, **kwargs)
+        encoder.model.model.register_forward_hook(
+            lambda module, args, kwargs, output: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True)
+        return encoder
+    monkeypatch.setattr(LLaVE, "from_pretrained", classmethod(load))
+    return rows
+
+
+def test_cli_tiny_model_one_forward_per_unique_item(tmp_path, capsys, monkeypatch, tiny_model):
+    data, out = write_mmeb_dir(tmp_path / "data"), tmp_path / "out"
+    rows = count_forward_rows(monkeypatch)
+    status, err = run_cli(["--model", str(tiny_model), "--data", str(data), "--out", str(out), "--batch-size", "4"], capsys)
+    assert status == 0, err
+    names = ["ImageNet-1K", "ImageNet-A", "MSCOCO_t2i"]
+    assert sum(rows) == len(unique_items(data, names))
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["encoding"]["encoded_items"] == sum(rows)
+    assert saved["encoding"]["naive_items"] > sum(rows)
+    for name in names:
+        record = json.loads((out / f"{name}_score.json").read_text())
+        assert record["num_pred"] == 6 and 0 <= record["num_correct"] <= 6
+
+
+def test_cli_tiny_model_on_mmeb_mini(tmp_path, capsys, monkeypatch, tiny_model):
+    minimmeb = pytest.importorskip("llave.minimmeb")
+    root = minimmeb.build_mini(tmp_path / "mini", config=minimmeb.MiniConfig.small())
+    names = sorted(p.stem for p in (Path(root) / "eval").glob("*.jsonl"))
+    rows = count_forward_rows(monkeypatch)
+    out = tmp_path / "out"
+    status, err = run_cli(["--model", str(tiny_model), "--data", str(root), "--out", str(out), "--max-rows", "3",
+                           "--batch-size", "32"], capsys)
+    assert status == 0, err
+    assert sum(rows) == len(unique_items(Path(root), names, max_rows=3))
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["summary"]["benchmark"] == "MMEB-mini" and saved["summary"]["missing"] == []
+    assert set(saved["per_dataset"]) == set(names)
+    assert all(json.loads((out / f"{n}_score.json").read_text())["num_pred"] == 3 for n in names)

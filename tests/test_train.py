@@ -1,0 +1,148 @@
+"""Training: DDP vs one process (torchrun, gloo), GradCache, exact resume, the NaN guard, config errors, the CLI."""
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from llave.cli import main
+from llave.model import tiny_llava_onevision
+from llave.train import NonFiniteLossError, TrainConfig, checkpoint_directories, config_from_dict, load_config, train
+
+DISTRIBUTED = Path(__file__).parent / "distributed"
+COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"]
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    "Eight image->caption pairs in MMEB-train format, and a tiny LLaVA-OV trained on nothing yet."
+    root = tmp_path_factory.mktemp("toy")
+    (root / "train").mkdir()
+    rows, pairs = [], []
+    for index, colour in enumerate(COLOURS):
+        Image.new("RGB", (64, 64), colour).save(root / f"{colour}.png")
+        rows.append({"qry": "<|image_1|> Represent the given image.", "qry_image_path": f"{colour}.png",
+                     "pos_text": f"a {colour} square", "pos_image_path": ""})
+        pairs.append({"query_text": "<image>\nRepresent the given image.", "query_image": str(root / f"{colour}.png"),
+                      "target_text": f"a {colour} square", "target_image": None, "subset": "toy", "row": index})
+    (root / "train" / "toy.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "pairs.json").write_text(json.dumps(pairs))
+    model = tiny_llava_onevision(root / "model", corpus=[r["pos_text"] for r in rows], seed=0)
+    return root, model
+
+
+def toy_config(toy, output_dir, **changes) -> TrainConfig:
+    root, model = toy
+    values = dict(model=str(model), data=str(root / "train"), image_root=str(root), batch_size=8, max_steps=6,
+                  learning_rate=1e-4, warmup_ratio=0.2, tau=0.05, log_every=1, save_every=3, keep_last=3,
+                  output_dir=str(output_dir), show_progress=False, freeze_vision=False)
+    return config_from_dict({**values, **changes})
+
+
+def weights(checkpoint: Path) -> dict:
+    return {k: v for f in sorted(checkpoint.glob("*.safetensors")) for k, v in load_file(f).items()}
+
+
+def test_ddp_gradients_equal_single_process(toy):
+    "Two ranks (gloo) with half the batch each: same loss and parameter gradients as one process (plain, GradCache)."
+    root, model = toy
+    command = TORCHRUN + [str(DISTRIBUTED / "train_worker.py"), str(model), str(root / "pairs.json")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    lines = [line for line in result.stdout.splitlines() if line.startswith("gradcache=")]
+    assert len(lines) == 2 and all(line.endswith(" ok") for line in lines), output
+
+
+def test_torchrun_cli_trains_and_saves(toy, tmp_path):
+    "`llave train` under torchrun with 2 processes: runs, logs from rank 0 only, writes a loadable checkpoint."
+    config = toy_config(toy, tmp_path / "run", batch_size=4, max_steps=2, save_every=2)
+    path = tmp_path / "config.toml"
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in dataclasses.asdict(config).items() if v is not None))
+    result = subprocess.run(TORCHRUN + [str(DISTRIBUTED / "run_cli.py"), "train", str(path)], capture_output=True,
+                            text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [p.name for p in checkpoint_directories(tmp_path / "run")] == ["checkpoint-2"]
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
+    assert (tmp_path / "run" / "checkpoint-2" / "random_state_rank1.pt").exists()
+
+
+def test_loss_falls_and_resume_is_exact(toy, tmp_path):
+    "6 steps straight vs 3 steps, stop, resume for 3 more: identical weights; and the loss falls."
+    straight = toy_config(toy, tmp_path / "straight")
+    train(straight)
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()]
+    assert losses[-1] < losses[0]
+    expected = weights(tmp_path / "straight" / "checkpoint-6")
+
+    interrupted = toy_config(toy, tmp_path / "interrupted")
+    shutil.copytree(tmp_path / "straight" / "checkpoint-3", tmp_path / "interrupted" / "checkpoint-3")
+    train(interrupted, resume=True)
+    actual = weights(tmp_path / "interrupted" / "checkpoint-6")
+    assert expected.keys() == actual.keys()
+    assert all(torch.equal(expected[k], actual[k]) for k in expected)
+
+
+def test_gradcache_run_matches_plain_run(toy, tmp_path):
+    """Three steps with GradCache chunks of 3: the losses of three plain steps (1e-5) and their weights.
+
+    Adam divides by the gradient's running RMS, so float rounding in near-zero gradients moves a weight by up to
+    lr per step: weights are compared to 1e-4 (lr 1e-4, 3 steps: unrelated runs differ by far more)."""
+    train(toy_config(toy, tmp_path / "plain", max_steps=3))
+    train(toy_config(toy, tmp_path / "cached", max_steps=3, gradcache_chunk_size=3))
+    losses = [[json.loads(line)["loss"] for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+              for run in ("plain", "cached")]
+    assert len(losses[0]) == 3 and max(abs(a - b) for a, b in zip(*losses)) < 1e-5
+    plain, cached = weights(tmp_path / "plain" / "checkpoint-3"), weights(tmp_path / "cached" / "checkpoint-3")
+    assert max((plain[k] - cached[k]).abs().max().item() for k in plain) < 1e-4
+
+
+def test_nan_loss_stops_and_keeps_the_last_checkpoint(toy, tmp_path):
+    calls = []
+
+    def loss_becoming_nan(q, t):
+        calls.append(1)
+        loss = (q * t).sum(-1).mean()
+        return loss * float("nan") if len(calls) == 3 else loss
+
+    config = toy_config(toy, tmp_path / "run", save_every=2, max_steps=6)
+    with pytest.raises(NonFiniteLossError, match=r"loss is nan at step 3.*checkpoint-2"):
+        train(config, loss_fn=loss_becoming_nan)
+    assert [p.name for p in checkpoint_directories(tmp_path / "run")] == ["checkpoint-2"]
+    assert weights(tmp_path / "run" / "checkpoint-2")
+
+
+def test_resume_without_checkpoint_is_an_error(toy, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint in"):
+        train(toy_config(toy, tmp_path / "empty"), resume=True)
+
+
+def test_bad_config_keys(tmp_path, capsys):
+    with pytest.raises(ValueError, match=r"unknown config key\(s\) \['alpah'\]; valid keys: .*alpha"):
+        load_config("tiny", ["alpah=3"])
+    assert main(["train", "tiny", "alpah=3"]) == 2
+    assert "valid keys" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('learning_rate = 1e-5\nwarmup = 0.1\n')
+    with pytest.raises(ValueError, match=r"bad.toml: unknown config key\(s\) \['warmup'\]"):
+        load_config(bad)
+    with pytest.raises(ValueError, match="is not key=value"):
+        load_config("tiny", ["alpha"])
+
+
+def test_presets_carry_the_paper_settings():
+    for name, lr in (("llave-0.5b", 1e-5), ("llave-2b", 1e-5), ("llave-7b", 5e-6)):
+        config = load_config(name)
+        assert (config.alpha, config.tau, config.learning_rate, config.weight_decay) == (9.0, 0.02, lr, 0.0)
+        assert (config.warmup_ratio, config.epochs, config.batch_size, config.max_rows_per_subset) == (0.03, 1.0, 4, 50000)
+        assert config.freeze_vision and config.gradient_checkpointing and config.precision == "bf16"
+    assert load_config("llave-7b").sharding == "fsdp"
