@@ -1,13 +1,26 @@
 """Write README.md from nbs/index.ipynb (nbdev_readme needs quarto, which this project does not use).
 
-Markdown cells are copied as they are; code cells become ```python blocks. `--check` exits 1 when README.md
+Markdown cells are copied as they are; code cells become ```python blocks, except a code cell whose first line is
+`# readme: include PATH`, which is replaced by the file at PATH (relative to the repository; its headings are
+moved one level down and its relative links made relative to the repository). `--check` exits 1 when README.md
 differs from what it would write.
 """
 import json
+import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+INCLUDE = "# readme: include "
+
+
+def include(path: str) -> str:
+    "The file at `path`, headings one level down, relative links rebased to the repository root."
+    file = ROOT / path
+    text = file.read_text(encoding="utf-8").strip()
+    text = re.sub(r"^(#+) ", r"#\1 ", text, flags=re.MULTILINE)
+    folder = file.parent.relative_to(ROOT).as_posix()
+    return re.sub(r"\]\((?!https?:|/|#)([^)]+)\)", lambda m: f"]({folder}/{m.group(1)})", text)
 
 
 def render(notebook: Path) -> str:
@@ -18,7 +31,12 @@ def render(notebook: Path) -> str:
         source = "".join(cell["source"]).strip()
         if not source or source.startswith("#| hide"):
             continue
-        parts.append(source if cell["cell_type"] == "markdown" else f"```python\n{source}\n```")
+        if cell["cell_type"] == "markdown":
+            parts.append(source)
+        elif source.startswith(INCLUDE):
+            parts.append(include(source.splitlines()[0][len(INCLUDE):].strip()))
+        else:
+            parts.append(f"```python\n{source}\n```")
     return "\n\n".join(parts) + "\n"
 
 

@@ -65,15 +65,34 @@ def test_ddp_gradients_equal_single_process(toy):
 
 def test_torchrun_cli_trains_and_saves(toy, tmp_path):
     "`llave train` under torchrun with 2 processes: runs, logs from rank 0 only, writes a loadable checkpoint."
-    config = toy_config(toy, tmp_path / "run", batch_size=4, max_steps=2, save_every=2)
-    path = tmp_path / "config.toml"
-    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in dataclasses.asdict(config).items() if v is not None))
-    result = subprocess.run(TORCHRUN + [str(DISTRIBUTED / "run_cli.py"), "train", str(path)], capture_output=True,
-                            text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert result.returncode == 0, result.stdout + result.stderr
+    torchrun_train(toy_config(toy, tmp_path / "run", batch_size=4, max_steps=2, save_every=2), tmp_path)
     assert [p.name for p in checkpoint_directories(tmp_path / "run")] == ["checkpoint-2"]
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
     assert (tmp_path / "run" / "checkpoint-2" / "random_state_rank1.pt").exists()
+
+
+def torchrun_train(config: TrainConfig, folder: Path, *extra: str) -> None:
+    "`llave train` under torchrun with 2 processes on `config` written to a TOML file in `folder`."
+    path = folder / f"{Path(config.output_dir).name}.toml"
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in dataclasses.asdict(config).items() if v is not None))
+    result = subprocess.run(TORCHRUN + [str(DISTRIBUTED / "run_cli.py"), "train", str(path), *extra], capture_output=True,
+                            text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_fsdp_equals_ddp_and_resumes_exactly(toy, tmp_path):
+    "FSDP (fully_shard, 2 ranks) ends with DDP's weights; a sharded run resumed from its step-2 checkpoint is exact."
+    settings = dict(batch_size=4, max_steps=4, save_every=2, learning_rate=1e-3, warmup_ratio=0.25)
+    torchrun_train(toy_config(toy, tmp_path / "ddp", sharding="ddp", **settings), tmp_path)
+    torchrun_train(toy_config(toy, tmp_path / "fsdp", sharding="fsdp", **settings), tmp_path)
+    ddp, fsdp = weights(tmp_path / "ddp" / "checkpoint-4"), weights(tmp_path / "fsdp" / "checkpoint-4")
+    assert ddp.keys() == fsdp.keys() and max((ddp[k] - fsdp[k]).abs().max().item() for k in ddp) < 1e-6
+    shutil.copytree(tmp_path / "fsdp" / "checkpoint-2", tmp_path / "resumed" / "checkpoint-2")
+    torchrun_train(toy_config(toy, tmp_path / "resumed", sharding="fsdp", **settings), tmp_path, "--resume")
+    resumed = weights(tmp_path / "resumed" / "checkpoint-4")
+    assert all(torch.equal(fsdp[k], resumed[k]) for k in fsdp)
+    moved = weights(tmp_path / "fsdp" / "checkpoint-2")
+    assert max((fsdp[k] - moved[k]).abs().max().item() for k in fsdp) > 1e-4   # steps 3-4 did change the weights
 
 
 def test_loss_falls_and_resume_is_exact(toy, tmp_path):

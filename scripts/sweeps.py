@@ -1,0 +1,67 @@
+"""The full-size sweeps of nbs/11_weighting.ipynb: alpha (0, 1, 3, 9, 15, 25) and the number of negatives.
+
+Each sweep trains and evaluates under --runs (resumable: finished runs are skipped), then exports results.json,
+report.md and the training logs to --export (data/demo/alpha_sweep, data/demo/negatives), which the notebook plots.
+
+Usage:
+  python scripts/sweeps.py alpha      [--seeds 3] [--steps 450] [--alphas 0 1 3 9 15 25]
+  python scripts/sweeps.py negatives  [--seeds 3] [--batch-sizes 8 16 32 128] [--chunk-size 32] [--budget pairs]
+  python scripts/sweeps.py both
+Cost on 2 CPU cores (measured with torch on 1 thread beside another training job, then scaled to the demo's
+~150 pairs/s on 2 idle cores): training runs at 85-100 pairs/s at batch 8, 32 and 128 (GradCache chunks of 32),
+evaluation of MMEB-mini's 11 x 1000 queries takes ~36 s (+4 s with --video). One run of 450 x 32 pairs is
+2-3 minutes, so `alpha` (18 runs) takes ~45 min (35-55) and `negatives` with --budget pairs (24 runs) ~60 min
+(55-75); --budget steps makes the batch-128 runs 4x longer (~2 h in all). Finished runs are skipped on a rerun.
+"""
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from llave.demo import DEMO_RESULTS, DemoSettings
+from llave.weighting import SWEEP_ALPHAS, alpha_sweep, alpha_verdict, export_sweep, negatives_sweep, negatives_verdict
+
+
+def parse(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", choices=("alpha", "negatives", "both"))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=450, help="steps of a batch-32 run (negatives: scaled by --budget)")
+    parser.add_argument("--eval-rows", type=int, default=None, help="queries per MMEB-mini dataset (default: all 1000)")
+    parser.add_argument("--video", action="store_true", help="also evaluate zero-shot video retrieval")
+    parser.add_argument("--alphas", type=float, nargs="+", default=list(SWEEP_ALPHAS))
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32, 128])
+    parser.add_argument("--chunk-size", type=int, default=32, help="GradCache chunk for larger batches (0: off)")
+    parser.add_argument("--budget", choices=("pairs", "steps"), default="pairs",
+                        help="pairs: every batch size sees steps*32 pairs; steps: every batch size takes --steps steps")
+    parser.add_argument("--runs", default="runs/sweeps", help="where the runs go (checkpoints; not committed)")
+    parser.add_argument("--export", default=str(DEMO_RESULTS), help="where alpha_sweep/ and negatives/ are exported")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    settings = DemoSettings(steps=args.steps, eval_rows=args.eval_rows, video=args.video, show_progress=not args.no_progress)
+    runs, export = Path(args.runs), Path(args.export)
+    if args.which in ("alpha", "both"):
+        started = time.perf_counter()
+        alpha_sweep(runs / "alpha", tuple(args.alphas), args.seeds, settings)
+        export_sweep(runs / "alpha", export / "alpha_sweep")
+        print(alpha_verdict(json.loads((runs / "alpha" / "results.json").read_text())))
+        print(f"alpha sweep: {(time.perf_counter() - started) / 60:.1f} min; exported to {export / 'alpha_sweep'}")
+    if args.which in ("negatives", "both"):
+        started = time.perf_counter()
+        negatives_sweep(runs / "negatives", tuple(args.batch_sizes), args.seeds, settings,
+                        chunk_size=args.chunk_size or None, budget=args.budget)
+        export_sweep(runs / "negatives", export / "negatives")
+        print(negatives_verdict(json.loads((runs / "negatives" / "negatives.json").read_text())))
+        print(f"negatives sweep: {(time.perf_counter() - started) / 60:.1f} min; exported to {export / 'negatives'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
