@@ -68,7 +68,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     hf_logging.disable_progress_bar()
-    config = Path(__file__).resolve().parents[1] / "configs" / "tiny_model.toml"
+    config = Path(__file__).resolve().parents[1] / "llave" / "configs" / "tiny_model.toml"
     sizes = load_tiny_sizes(config) if config.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         llave = LLaVE.from_pretrained(tiny_llava_onevision(Path(tmp) / "tiny", **sizes))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -13,13 +14,14 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .model import IMAGE_TOKEN, VIDEO_TOKEN, QWEN_CHAT_TEMPLATE, _atomic_directory
+from .model import IMAGE_TOKEN, VIDEO_TOKEN, VIDEO_NEWLINES, QWEN_CHAT_TEMPLATE, _atomic_directory, grid_pinpoints
 
 # %% auto #0
-__all__ = ['KEY_MAPPING', 'KNOWN_VISION_HEADS', 'QWEN2_KEYS', 'rename_key', 'vision_config_from_weights', 'grid_pinpoints',
-           'check_source_config', 'target_config', 'source_tokenizer', 'grow_embeddings', 'target_processor',
-           'check_weights', 'write_weights', 'read_source_weights', 'convert_checkpoint', 'run_convert', 'register_cli',
-           'inverse_key', 'tiny_source_checkpoint']
+__all__ = ['KEY_MAPPING', 'KNOWN_VISION_HEADS', 'QWEN2_KEYS', 'SOURCE_FIELDS', 'CHECKED_FIELDS', 'TRAINING_FIELDS',
+           'NEWLINE_HINT', 'rename_key', 'vision_input_size', 'vision_config_from_weights', 'check_source_config',
+           'target_config', 'source_tokenizer', 'grow_embeddings', 'target_processor', 'check_weights', 'write_weights',
+           'read_source_weights', 'convert_checkpoint', 'run_convert', 'register_cli', 'inverse_key',
+           'tiny_source_checkpoint']
 
 # %% ../nbs/03b_convert.ipynb #67d9bbdc
 KEY_MAPPING = [
@@ -50,7 +52,17 @@ QWEN2_KEYS = ["hidden_size", "intermediate_size", "num_attention_heads", "num_hi
               "use_sliding_window", "sliding_window", "max_window_layers", "attention_dropout",
               "bos_token_id", "eos_token_id"]
 
-def vision_config_from_weights(weights: dict, tower: str, vision_heads: int | None = None):
+def vision_input_size(tower: str, side: int, patch: int, image_size: int | None = None) -> int:
+    "Pixels a tower takes: `image_size`, else the number its name ends with (`...-384`), else `side` × `patch`."
+    if image_size is None:
+        match = re.search(r"-(\d+)$", str(tower).rstrip("/"))
+        image_size = int(match.group(1)) if match else side * patch
+    if image_size // patch != side:
+        raise ValueError(f"vision tower {tower!r}: {image_size}-pixel inputs with patch {patch} give a "
+                         f"{image_size // patch}×{image_size // patch} grid, but its weights hold {side}×{side} positions")
+    return image_size
+
+def vision_config_from_weights(weights: dict, tower: str, vision_heads: int | None = None, image_size: int | None = None):
     "A SigLIP vision config whose sizes are read off the (renamed) weights."
     from transformers import SiglipVisionConfig
     patch = weights["model.vision_tower.embeddings.patch_embedding.weight"]          # [hidden, 3, p, p]
@@ -59,43 +71,78 @@ def vision_config_from_weights(weights: dict, tower: str, vision_heads: int | No
     heads = vision_heads or KNOWN_VISION_HEADS.get(tower)
     if heads is None:
         raise ValueError(f"unknown vision tower {tower!r}: give its number of attention heads (--vision-heads)")
-    side = int(round(positions ** 0.5))
+    side = math.isqrt(positions)
+    if side * side != positions:
+        raise ValueError(f"vision tower {tower!r}: {positions} position embeddings are not a square grid")
     return SiglipVisionConfig(
-        hidden_size=patch.shape[0], patch_size=patch.shape[-1], image_size=side * patch.shape[-1],
-        num_hidden_layers=len(layers), num_attention_heads=heads, vision_use_head=False,
+        hidden_size=patch.shape[0], patch_size=patch.shape[-1], num_hidden_layers=len(layers),
+        image_size=vision_input_size(tower, side, patch.shape[-1], image_size),
+        num_attention_heads=heads, vision_use_head=False,
         intermediate_size=weights["model.vision_tower.encoder.layers.0.mlp.fc1.weight"].shape[0])
 
-def grid_pinpoints(value, image_size: int) -> list[list[int]]:
-    "`image_grid_pinpoints` as a list of [height, width]; LLaVA-NeXT's '(1x1),...,(6x6)' range form expanded."
-    if isinstance(value, str):
-        pairs = [tuple(map(int, m)) for m in re.findall(r"\((\d+)x(\d+)\)", value)]
-        (h0, w0), (h1, w1) = pairs[0], pairs[-1]
-        return [[h * image_size, w * image_size] for h in range(h0, h1 + 1) for w in range(w0, w1 + 1)]
-    return [list(map(int, pair)) for pair in value]
+# %% ../nbs/03b_convert.ipynb #191f7ffe
+SOURCE_FIELDS = {   # LLaVA-NeXT fields that change what the model computes, and the values converted faithfully
+    "mm_projector_type": ("mlp2x_gelu",), "mm_patch_merge_type": ("spatial_unpad",),
+    "mm_newline_position": VIDEO_NEWLINES, "mm_vision_select_layer": (-2,), "mm_vision_select_feature": ("patch",),
+    "mm_spatial_pool_mode": ("bilinear",), "mm_spatial_pool_stride": (2, None), "mm_resampler_type": (None,),
+    "mm_use_im_start_end": (False,), "mm_use_im_patch_token": (False,), "image_crop_resolution": (None,),
+    "image_split_resolution": (None,), "add_faster_video": (False,), "use_pos_skipping": (False,),
+    "rope_scaling": (None,), "tokenizer_padding_side": ("right", "left"), "use_mm_proj": (True,),
+}
+CHECKED_FIELDS = {"image_aspect_ratio", "image_grid_pinpoints", "mm_hidden_size", "mm_vision_tower",
+                  "tokenizer_model_max_length", "vocab_size", "model_type", "architectures"}
+TRAINING_FIELDS = {   # how the source model was trained or served: no effect on the embedding
+    "mm_tunable_parts", "mm_vision_tower_lr", "mm_projector_lr", "unfreeze_mm_vision_tower", "tune_mm_mlp_adapter",
+    "freeze_mm_mlp_adapter", "tune_mm_vision_resampler", "freeze_mm_vision_resampler", "vision_tower_pretrained",
+    "faster_token_stride", "force_sample", "add_time_instruction", "pos_skipping_range", "alpha", "logit_scale",
+    "image_token_index", "max_sequence_length", "mm_spatial_pool_out_channels", "attn_implementation", "use_cache",
+    "torch_dtype", "dtype", "transformers_version", "_name_or_path", "initializer_range", "delay_load"}
+NEWLINE_HINT = ("llave implements 'one_token' (one newline after a clip) and 'grid' (one after every row of every "
+                "frame); a checkpoint trained with another layout would embed videos differently")
 
-# %% ../nbs/03b_convert.ipynb #73999d0c
 def check_source_config(source: dict, path) -> None:
-    "Refuse a source configuration this converter does not understand."
-    expected = {"mm_projector_type": "mlp2x_gelu", "mm_patch_merge_type": "spatial_unpad"}
-    for key, value in expected.items():
-        if source.get(key) != value:
-            raise ValueError(f"{path}: {key} is {source.get(key)!r}; only {value!r} is supported")
-    if not str(source.get("image_aspect_ratio", "")).startswith("anyres_max_"):
+    "Refuse a source configuration this converter does not understand, naming the field and what it accepts."
+    if "LlavaQwenForCausalLM" not in (source.get("architectures") or []) and source.get("model_type") != "llava_qwen":
+        raise ValueError(f"{path}: not a LLaVA-NeXT llava_qwen checkpoint (architectures {source.get('architectures')})")
+    for key, allowed in SOURCE_FIELDS.items():
+        if key in source and source[key] not in allowed:
+            hint = f"; {NEWLINE_HINT}" if key == "mm_newline_position" else ""
+            raise ValueError(f"{path}: {key} is {source[key]!r}; llave convert supports {list(allowed)}{hint}")
+    if not re.fullmatch(r"anyres_max_\d+", str(source.get("image_aspect_ratio", ""))):
         raise ValueError(f"{path}: image_aspect_ratio {source.get('image_aspect_ratio')!r} is not anyres_max_N")
+    if "image_grid_pinpoints" not in source:
+        raise ValueError(f"{path}: image_grid_pinpoints is missing")
+    known = set(QWEN2_KEYS) | set(SOURCE_FIELDS) | CHECKED_FIELDS | TRAINING_FIELDS | _generic_config_keys()
+    unknown = sorted(set(source) - known)
+    if unknown:
+        raise ValueError(f"{path}: fields llave convert does not know {unknown}: it refuses to guess what they change; "
+                         "remove them from config.json if they do not affect the model's computation")
 
-def target_config(source: dict, weights: dict, tokenizer, vision_heads: int | None = None):
+def _generic_config_keys() -> set:
+    "Keys every transformers Qwen2 configuration may carry."
+    from transformers import Qwen2Config
+    return set(Qwen2Config().to_dict()) | {"pad_token_id", "rope_parameters", "layer_types"}
+
+# %% ../nbs/03b_convert.ipynb #1fa474b8
+def target_config(source: dict, weights: dict, tokenizer, vision_heads: int | None = None, image_size: int | None = None):
     "The LlavaOnevisionConfig of the converted model (weights already renamed, tokenizer with <image>/<video>)."
     from transformers import LlavaOnevisionConfig, Qwen2Config
-    vision = vision_config_from_weights(weights, source.get("mm_vision_tower", ""), vision_heads)
+    vision = vision_config_from_weights(weights, source.get("mm_vision_tower", ""), vision_heads, image_size)
+    if source.get("mm_hidden_size", vision.hidden_size) != vision.hidden_size:
+        raise ValueError(f"mm_hidden_size is {source['mm_hidden_size']} but the vision tower is {vision.hidden_size} wide")
     text = Qwen2Config(**{k: source[k] for k in QWEN2_KEYS if k in source},
                        vocab_size=weights["model.language_model.embed_tokens.weight"].shape[0],
                        pad_token_id=tokenizer.pad_token_id)
-    return LlavaOnevisionConfig(
+    config = LlavaOnevisionConfig(
         vision_config=vision, text_config=text, vision_feature_select_strategy="full", vision_feature_layer=-1,
         image_grid_pinpoints=grid_pinpoints(source["image_grid_pinpoints"], vision.image_size),
         vision_aspect_ratio=source["image_aspect_ratio"], tie_word_embeddings=text.tie_word_embeddings,
         image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         video_token_index=tokenizer.convert_tokens_to_ids(VIDEO_TOKEN))
+    config.mm_newline_position = source.get("mm_newline_position") or "one_token"   # LLaVA-NeXT's default
+    if source.get("tokenizer_model_max_length"):
+        config.tokenizer_model_max_length = int(source["tokenizer_model_max_length"])
+    return config
 
 # %% ../nbs/03b_convert.ipynb #ee1330b7
 def source_tokenizer(src):
@@ -176,14 +223,16 @@ def read_source_weights(src: Path) -> dict:
                     weights[target] = handle.get_tensor(key)
     return weights
 
-def convert_checkpoint(src, dst, *, vision_heads: int | None = None) -> Path:
+def convert_checkpoint(src, dst, *, vision_heads: int | None = None, image_size: int | None = None) -> Path:
     "Convert a LLaVA-NeXT `llava_qwen` checkpoint directory `src` into a transformers LLaVA-OneVision one at `dst`."
     src, dst = Path(src), Path(dst)
+    if not (src / "config.json").is_file():
+        raise FileNotFoundError(f"{src}: no config.json (expected a LLaVA-NeXT llava_qwen checkpoint directory)")
     source = json.loads((src / "config.json").read_text())
     check_source_config(source, src / "config.json")
     tokenizer = source_tokenizer(src)
     weights = grow_embeddings(read_source_weights(src), len(tokenizer))
-    config = target_config(source, weights, tokenizer, vision_heads)
+    config = target_config(source, weights, tokenizer, vision_heads, image_size)
     check_weights(weights, config)
     dtype = next(iter(weights.values())).dtype
     config.dtype = config.text_config.dtype = dtype
@@ -196,7 +245,7 @@ def convert_checkpoint(src, dst, *, vision_heads: int | None = None) -> Path:
 # %% ../nbs/03b_convert.ipynb #081df02a
 def run_convert(args) -> int:
     "`llave convert SRC DST`"
-    out = convert_checkpoint(args.src, args.dst, vision_heads=args.vision_heads)
+    out = convert_checkpoint(args.src, args.dst, vision_heads=args.vision_heads, image_size=args.image_size)
     print(f"converted {args.src} -> {out}")
     return 0
 
@@ -207,6 +256,8 @@ def register_cli(groups: dict) -> None:
     parser.add_argument("dst", help="output directory (transformers LLaVA-OneVision layout)")
     parser.add_argument("--vision-heads", type=int, default=None,
                         help="attention heads of the vision tower when it is not a known one")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="input size of the vision tower in pixels (default: from its name, e.g. ...-384)")
     parser.set_defaults(func=run_convert)
 
 # %% ../nbs/03b_convert.ipynb #50ac2782

@@ -360,8 +360,9 @@ def score_path(out_dir: str | Path, name: str) -> Path:
     return Path(out_dir) / f"{name}_score.json"
 
 # %% ../nbs/05_eval_mmeb.ipynb #c981a21c
-def read_scores(out_dir: str | Path, names: Sequence[str], max_rows: int | None) -> dict[str, dict]:
-    "Existing score records of `names` in `out_dir`; `EvalInputError` if one was scored with another `max_rows` or is unreadable."
+def read_scores(out_dir: str | Path, names: Sequence[str], max_rows: int | None,
+                max_length: int | None = None) -> dict[str, dict]:
+    "Existing score records of `names` in `out_dir`; `EvalInputError` if one was scored with another `max_rows`/`max_length` or is unreadable."
     records = {}
     for name in names:
         path = score_path(out_dir, name)
@@ -374,6 +375,9 @@ def read_scores(out_dir: str | Path, names: Sequence[str], max_rows: int | None)
             raise EvalInputError(f"{path}: unreadable score file ({error}); delete it or use --overwrite") from error
         if rows != max_rows:
             raise EvalInputError(f"{path} was scored with max_rows={rows}, this run asks max_rows={max_rows}; use --overwrite or another --out")
+        if record.get("max_length") != max_length:
+            raise EvalInputError(f"{path} was scored with max_length={record.get('max_length')}, this run asks "
+                                 f"max_length={max_length}; use --overwrite or another --out")
         records[name] = {**record, "precision_at_1": acc * 100}
     return records
 
@@ -408,18 +412,19 @@ def load_rows(source: str, names: Sequence[str], image_root: Path, max_rows: int
         check_rows(name, datasets[name])
     return datasets
 
-def load_encoder(model: str, device: str | None = None, dtype: str = "auto"):
+def load_encoder(model: str, device: str | None = None, dtype: str = "auto", max_length: int | None = None):
     "`llave.model.LLaVE.from_pretrained(model)` on `device` (default: CUDA if available) in `dtype` (auto: bf16 on GPU, fp32 on CPU)."
     from llave.model import LLaVE
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype == "auto":
         dtype = "bfloat16" if device.startswith("cuda") else "float32"
-    return LLaVE.from_pretrained(model, torch_dtype=getattr(torch, dtype), device=device)
+    return LLaVE.from_pretrained(model, torch_dtype=getattr(torch, dtype), device=device, max_length=max_length)
 
 # %% ../nbs/05_eval_mmeb.ipynb #cc352f61
 def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = None, subsets: Sequence[str] | None = None,
                   overwrite: bool = False, batch_size: int = 16, max_rows: int | None = None,
-                  encoder=None, device: str | None = None, dtype: str = "auto", log=print) -> dict:
+                  encoder=None, device: str | None = None, dtype: str = "auto", max_length: int | None = None,
+                  log=print) -> dict:
     "Evaluate `model` (or `encoder`) on the MMEB-format `data`; writes score files, summary.json and summary.md to `out`; returns the summary."
     log = log or (lambda message: None)
     if max_rows is not None and max_rows < 1:
@@ -430,19 +435,19 @@ def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = N
     names = check_names(subsets or available_datasets(source), available_datasets(source), data)
     if not names:
         raise EvalInputError(f"--data {data}: no datasets ({'/'.join(DATA_SUFFIXES)} files) found")
-    done = {} if overwrite else read_scores(out, names, max_rows)
+    done = {} if overwrite else read_scores(out, names, max_rows, max_length)
     pending = [name for name in names if name not in done]
     log(f"{len(names)} datasets: {len(done)} already scored in {out}, {len(pending)} to evaluate")
     stats = {}
     if pending:
         datasets = load_rows(source, pending, image_root, max_rows)
-        encoder = encoder if encoder is not None else load_encoder(model, device, dtype)
-        save = lambda name, record: write_json_atomic(score_path(out, name), {**record, "max_rows": max_rows})
+        encoder = encoder if encoder is not None else load_encoder(model, device, dtype, max_length)
+        save = lambda name, record: write_json_atomic(score_path(out, name), {**record, "max_rows": max_rows, "max_length": max_length})
         records, stats = evaluate_datasets(encoder, datasets, batch_size=batch_size, on_scored=save, log=log)
         done.update(records)
     per_dataset = {name: done[name]["precision_at_1"] for name in names}
     summary = mmeb_summary(per_dataset)
-    write_json_atomic(Path(out) / "summary.json", {"model": str(model), "data": str(data), "max_rows": max_rows,
+    write_json_atomic(Path(out) / "summary.json", {"model": str(model), "data": str(data), "max_rows": max_rows, "max_length": max_length,
                       "summary": summary, "per_dataset": per_dataset, "encoding": stats})
     markdown = summary_markdown(per_dataset, summary, label=Path(model).name or str(model))
     write_text_atomic(Path(out) / "summary.md", markdown)
@@ -455,7 +460,7 @@ def run_mmeb(args: argparse.Namespace) -> int:
     try:
         evaluate_mmeb(args.model, args.data, args.out, image_root=args.image_root, subsets=args.subsets,
                       overwrite=args.overwrite, batch_size=args.batch_size, max_rows=args.max_rows,
-                      device=args.device, dtype=args.dtype)
+                      device=args.device, dtype=args.dtype, max_length=args.max_length)
     except (EvalInputError, DataError) as error:
         print(f"llave eval mmeb: error: {error}", file=sys.stderr)
         return 2
@@ -475,4 +480,6 @@ def register_cli(groups: dict) -> None:
     parser.add_argument("--max-rows", type=int, default=None, help="score only the first N rows of each dataset (quick runs, tests)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"], help="model dtype (auto: bf16 on GPU, fp32 on CPU)")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="tokens per item (default: the checkpoint's tokenizer_model_max_length, else its text model's positions)")
     parser.set_defaults(func=run_mmeb)

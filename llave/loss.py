@@ -155,13 +155,24 @@ class ContrastiveLoss(nn.Module):
 
     Without a process group (or with one rank) it is `hardness_weighted_nce`. With several ranks, `q` and `t`
     are gathered with gradient and the local rows scored against all columns, so that DDP's gradient average
-    equals one process holding the whole batch."""
+    equals one process holding the whole batch. With `focal_margin` it is Focal-InfoNCE (`alpha` must be 0),
+    with the same gathered negatives."""
 
-    def __init__(self, tau: float = 0.02, alpha: float = 9.0, symmetric: bool = True, gather: bool = True, group=None):
+    def __init__(self, tau: float = 0.02, alpha: float = 9.0, symmetric: bool = True, gather: bool = True, group=None,
+                 focal_margin: float | None = None):
         super().__init__()
         if tau <= 0:
             raise ValueError(f"tau must be positive, got {tau}")
+        if focal_margin is not None and alpha != 0:
+            raise ValueError(f"Focal-InfoNCE replaces the hardness weights: give alpha=0 with focal_margin, got alpha={alpha}")
         self.tau, self.alpha, self.symmetric, self.gather, self.group = tau, alpha, symmetric, gather, group
+        self.focal_margin = focal_margin
+
+    def logits(self, s: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        "Logits `[n, m]` of similarities `s` `[n, m]` whose positives are at `labels` `[n]`."
+        if self.focal_margin is not None:
+            return focal_logits(s, labels, self.tau, self.focal_margin)
+        return weighted_logits(s, labels, self.tau, self.alpha)
 
     def get_logits(self, q: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
         "Query->target and target->query logits `[n_local, N]`, their labels `[n_local]`, and N."
@@ -173,9 +184,7 @@ class ContrastiveLoss(nn.Module):
             t_all, _ = gather_with_gradient(t, self.group)
             offset = sum(sizes[: dist.get_rank(self.group)])
         labels = torch.arange(len(q), device=q.device) + offset
-        query_to_target = weighted_logits(similarity(q, t_all), labels, self.tau, self.alpha)
-        target_to_query = weighted_logits(similarity(t, q_all), labels, self.tau, self.alpha)
-        return query_to_target, target_to_query, labels, len(t_all)
+        return self.logits(similarity(q, t_all), labels), self.logits(similarity(t, q_all), labels), labels, len(t_all)
 
     def forward(self, q: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         "The loss of local rows `q` `[n, d]`, `t` `[n, d]`; averaged over ranks it is the global-batch loss."
@@ -188,7 +197,8 @@ class ContrastiveLoss(nn.Module):
         return loss * world_size / total
 
     def extra_repr(self) -> str:
-        return f"tau={self.tau}, alpha={self.alpha}, symmetric={self.symmetric}, gather={self.gather}"
+        kind = f"focal_margin={self.focal_margin}" if self.focal_margin is not None else f"alpha={self.alpha}"
+        return f"tau={self.tau}, {kind}, symmetric={self.symmetric}, gather={self.gather}"
 
 # %% ../nbs/00_loss.ipynb #ac6ebfd4
 def register_cli(groups: dict) -> None:

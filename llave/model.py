@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import tempfile
 import tomllib
+import types
 import warnings
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -17,13 +19,16 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from PIL import Image
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['SYSTEM_PROMPT', 'IMAGE_TOKEN', 'VIDEO_TOKEN', 'VIDEO_PROMPT', 'PROMPT_END', 'TINY_SIZES', 'SPECIAL_TOKENS',
-           'QWEN_CHAT_TEMPLATE', 'BUILTIN_CORPUS', 'llave_prompt', 'last_token_pool', 'load_rgb', 'parameter_role',
-           'truncate_batch', 'LLaVE', 'load_tiny_sizes', 'train_tiny_tokenizer', 'tiny_llava_onevision']
+__all__ = ['SYSTEM_PROMPT', 'IMAGE_TOKEN', 'VIDEO_TOKEN', 'VIDEO_PROMPT', 'PROMPT_END', 'VIDEO_NEWLINES', 'VIDEO_MAX_LENGTH',
+           'TINY_SIZES', 'SPECIAL_TOKENS', 'QWEN_CHAT_TEMPLATE', 'BUILTIN_CORPUS', 'llave_prompt', 'best_resolution',
+           'image_token_count', 'video_token_count', 'grid_pinpoints', 'last_token_pool', 'load_rgb', 'parameter_role',
+           'truncate_batch', 'default_max_length', 'LLaVE', 'grid_video_features', 'load_tiny_sizes',
+           'train_tiny_tokenizer', 'tiny_llava_onevision']
 
 # %% ../nbs/03_model.ipynb #011b4759
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -35,6 +40,64 @@ PROMPT_END = "<|im_end|>\n<|im_start|>assistant\n\n<|im_end|>\n"
 def llave_prompt(text: str, system: str = SYSTEM_PROMPT) -> str:
     "The exact string the released LLaVE models embed for the user turn `text`."
     return f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{text}{PROMPT_END}"
+
+# %% ../nbs/03_model.ipynb #91a28f16
+VIDEO_NEWLINES = ("one_token", "grid")
+
+def best_resolution(height: int, width: int, pinpoints) -> tuple[int, int]:
+    "The `[height, width]` pinpoint an image is tiled at: the most of its pixels kept, then the least padding."
+    best, best_key = None, None
+    for tile_height, tile_width in pinpoints:
+        scale = min(tile_width / width, tile_height / height)
+        kept = min(int(width * scale) * int(height * scale), width * height)
+        key = (kept, kept - tile_width * tile_height)
+        if best_key is None or key > best_key:
+            best, best_key = (int(tile_height), int(tile_width)), key
+    return best
+
+def image_token_count(height: int, width: int, pinpoints, image_size: int = 384, patch_size: int = 14,
+                      max_tiles: int = 9) -> int:
+    "Placeholder tokens of one `height`×`width` image in LLaVA-OneVision (anyres_max_`max_tiles`, spatial_unpad)."
+    side = image_size // patch_size
+    tile_height, tile_width = best_resolution(height, width, pinpoints)
+    rows, columns = side * (tile_height // image_size), side * (tile_width // image_size)
+    if width / height > columns / rows:            # wider than the grid: padding rows were added
+        kept = int(round(height * columns / width, 7))
+        rows -= 2 * ((rows - kept) // 2)
+    else:                                           # taller: padding columns
+        kept = int(round(width * rows / height, 7))
+        columns -= 2 * ((columns - kept) // 2)
+    ratio = math.sqrt(rows * columns / (max_tiles * side * side))
+    if ratio > 1.1:
+        rows, columns = int(rows // ratio), int(columns // ratio)
+    return side * side + rows * (columns + 1)
+
+def video_token_count(frames: int, image_size: int = 384, patch_size: int = 14, newline: str = "one_token") -> int:
+    "Placeholder tokens of a clip of `frames` frames: 2×2-pooled features per frame and `newline` ('one_token' or 'grid')."
+    pooled = math.ceil(image_size // patch_size / 2)
+    if newline == "one_token":
+        return frames * pooled * pooled + 1
+    if newline == "grid":
+        return frames * pooled * (pooled + 1)
+    raise ValueError(f"newline must be one of {VIDEO_NEWLINES}, got {newline!r}")
+
+# %% ../nbs/03_model.ipynb #a2b53138
+def grid_pinpoints(value, tile: int) -> list[list[int]]:
+    "LLaVA-NeXT's `image_grid_pinpoints` (`[width, height]` pairs, or the range '(1x1),...,(6x6)' in tiles of `tile` px) as `[height, width]` pairs."
+    if isinstance(value, str) and "x" in value:
+        pairs = [tuple(map(int, m)) for m in re.findall(r"\((\d+)x(\d+)\)", value)]
+        if not pairs:
+            raise ValueError(f"image_grid_pinpoints {value!r}: expected a range like '(1x1),...,(2x2)'")
+        (w0, h0), (w1, h1) = pairs[0], pairs[-1]
+        value = [[w * tile, h * tile] for w in range(w0, w1 + 1) for h in range(h0, h1 + 1)]
+    elif isinstance(value, str):
+        import ast
+        value = ast.literal_eval(value)
+    pairs = [[int(height), int(width)] for width, height in value]
+    bad = [pair for pair in pairs if min(pair) < tile or pair[0] % tile or pair[1] % tile]
+    if bad:
+        raise ValueError(f"image_grid_pinpoints {bad[:3]} are not positive multiples of the tile size {tile}")
+    return pairs
 
 # %% ../nbs/03_model.ipynb #dad86ffd
 def last_token_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -93,6 +156,8 @@ def truncate_batch(batch: dict, max_length: int, end_ids: Sequence[int], pad_id:
     return {**batch, "input_ids": new_ids, "attention_mask": new_mask}, cut
 
 # %% ../nbs/03_model.ipynb #3f70196f
+VIDEO_MAX_LENGTH = 8192   # the released video evaluation's tokenizer_model_max_length
+
 def _architectures() -> dict:
     from transformers import (LlavaOnevisionForConditionalGeneration, Qwen2VLForConditionalGeneration,
                               Qwen2_5_VLForConditionalGeneration)
@@ -107,6 +172,11 @@ def _load_processor(path):
     except (OSError, ValueError, TypeError, KeyError):
         return AutoTokenizer.from_pretrained(path)
 
+def default_max_length(config) -> int:
+    "A checkpoint's sequence limit: its `tokenizer_model_max_length` (LLaVA-NeXT), else the text model's positions."
+    limit = getattr(config, "tokenizer_model_max_length", None)
+    return int(limit or getattr(config.get_text_config(), "max_position_embeddings", None) or 4096)
+
 # %% ../nbs/03_model.ipynb #ccac8411
 class LLaVE(torch.nn.Module):
     "LLaVE embeddings: L2-normalized last-token hidden states of a vision-language model inside the released prompt."
@@ -116,8 +186,12 @@ class LLaVE(torch.nn.Module):
         self.family = model.config.model_type
         if self.family not in _architectures():
             raise ValueError(f"unsupported model_type {self.family!r}; expected one of {sorted(_architectures())}")
-        text_config = model.config.get_text_config()
-        self.max_length = max_length or min(4096, getattr(text_config, "max_position_embeddings", 4096))
+        self.max_length = max_length or default_max_length(model.config)
+        self.video_newline = getattr(model.config, "mm_newline_position", None) or "one_token"
+        if self.video_newline not in VIDEO_NEWLINES:
+            raise ValueError(f"mm_newline_position {self.video_newline!r} is not supported; expected one of {VIDEO_NEWLINES}")
+        if self.video_newline == "grid":
+            processor.replace_video_token = types.MethodType(_grid_video_tokens, processor)
         self.tokenizer.padding_side = "right"
         self._warned_truncation = False
 
@@ -143,8 +217,9 @@ class LLaVE(torch.nn.Module):
                         max_length: int | None = None) -> LLaVE:
         "Load model and processor from a directory (or hub id) in the transformers layout."
         from transformers import PreTrainedConfig
-        model_type = PreTrainedConfig.get_config_dict(path_or_id)[0].get("model_type")
-        if model_type == "llava_qwen":
+        source = PreTrainedConfig.get_config_dict(path_or_id)[0]
+        model_type = source.get("model_type")
+        if model_type == "llava_qwen" or "LlavaQwenForCausalLM" in (source.get("architectures") or []):
             raise ValueError(f"{path_or_id} is in the LLaVA-NeXT llava_qwen layout: run `llave convert` on it first")
         if model_type not in _architectures():
             raise ValueError(f"{path_or_id}: unsupported model_type {model_type!r}")
@@ -187,7 +262,8 @@ def _item_texts(texts, images, videos) -> list[str]:
     return texts
 
 # %% ../nbs/03_model.ipynb #12372251
-def _prepare(self, texts: Sequence[str] | None, images=None, videos=None) -> dict:
+@patch
+def prepare(self: LLaVE, texts: Sequence[str] | None, images=None, videos=None, max_length: int | None = None) -> dict:
     "Processor batch (dict of tensors on the model's device) for `texts` with optional images or videos."
     texts = _item_texts(texts, images, videos)
     prompts = [llave_prompt(t) for t in texts]
@@ -202,36 +278,55 @@ def _prepare(self, texts: Sequence[str] | None, images=None, videos=None) -> dic
     if images: kwargs["images"] = images
     if videos: kwargs["videos"] = videos
     batch = dict(self.processor(text=prompts, return_tensors="pt", padding=True, **kwargs))
-    batch = _truncate(self, batch)
+    batch = _truncate(self, batch, max_length or self.max_length)
     return {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
             for k, v in batch.items() if torch.is_tensor(v)}
 
-def _truncate(self, batch: dict) -> dict:
+def _truncate(self, batch: dict, max_length: int) -> dict:
     "Cut rows longer than `max_length` (see `truncate_batch`), warning once per model."
-    if batch["input_ids"].shape[1] <= self.max_length:
+    if batch["input_ids"].shape[1] <= max_length:
         return batch
     tokenizer = self.tokenizer
     end_ids = tokenizer(PROMPT_END, add_special_tokens=False)["input_ids"]
     keep = [i for i in (getattr(self.model.config, "image_token_id", None),
                         getattr(self.model.config, "video_token_id", None)) if i is not None]
-    batch, cut = truncate_batch(batch, self.max_length, end_ids, tokenizer.pad_token_id,
+    batch, cut = truncate_batch(batch, max_length, end_ids, tokenizer.pad_token_id,
                                 tokenizer.padding_side == "left", keep_ids=keep)
     if cut and not self._warned_truncation:
-        warnings.warn(f"{cut} item(s) longer than max_length={self.max_length} tokens were truncated "
+        warnings.warn(f"{cut} item(s) longer than max_length={max_length} tokens were truncated "
                       "(the prompt's end and the pooled token are kept); further truncations are silent")
         self._warned_truncation = True
     return batch
 
-LLaVE.prepare = _prepare
+# %% ../nbs/03_model.ipynb #aba92439
+def _grid_video_tokens(processor, video_inputs: dict, video_idx: int, **kwargs) -> str:
+    "The processor's placeholders for one clip under the `grid` newline layout."
+    video = video_inputs["pixel_values_videos"][video_idx]
+    frames = len(video) if isinstance(video, (list, tuple)) else video.shape[0]
+    pooled = math.ceil(math.isqrt(processor.num_image_tokens) / 2)
+    return processor.video_token * (frames * pooled * (pooled + 1))
+
+def grid_video_features(model, pixel_values_videos: torch.Tensor):
+    "LLaVA-OV video features `[b, frames·s·(s+1), d]`: each row of `s` pooled features followed by the newline."
+    output = model.get_video_features(pixel_values_videos, return_dict=True)
+    batch, frames = pixel_values_videos.shape[:2]
+    features = output.pooler_output[:, :-1]                      # transformers' one trailing newline dropped
+    side = math.isqrt(features.shape[1] // frames)
+    grid = features.reshape(batch, frames, side, side, -1)
+    newline = model.image_newline.to(grid.dtype).expand(batch, frames, side, 1, -1)
+    output.pooler_output = torch.cat([grid, newline], dim=3).reshape(batch, frames * side * (side + 1), -1)
+    return output
 
 # %% ../nbs/03_model.ipynb #492c5c13
-def _forward(self, normalize: bool = True, **batch) -> torch.Tensor:
+@patch
+def forward(self: LLaVE, normalize: bool = True, **batch) -> torch.Tensor:
     "Embeddings [b, d] of a processor batch (from `prepare`): last non-pad token's final hidden state."
+    if self.video_newline == "grid" and "pixel_values_videos" in batch:
+        videos = batch.pop("pixel_values_videos")
+        batch["mm_encoder_outputs"] = {"video": grid_video_features(self.model.model, videos)}
     output = self.model.model(**batch, use_cache=False, return_dict=True)
     pooled = last_token_pool(output.last_hidden_state, batch["attention_mask"]).float()
     return F.normalize(pooled, dim=-1) if normalize else pooled
-
-LLaVE.forward = _forward
 
 # %% ../nbs/03_model.ipynb #5e5f3fd9
 def _batches(order: list[int], batch_size: int, group=lambda i: 0) -> list[list[int]]:
@@ -257,8 +352,9 @@ def _run(self, chunks, make_batch, n: int, normalize: bool, show_progress: bool)
     return out
 
 # %% ../nbs/03_model.ipynb #fa38cec6
-def _encode(self, texts: Sequence[str] | None = None, images: Sequence | None = None, batch_size: int = 32,
-           normalize: bool = True, show_progress: bool = True) -> torch.Tensor:
+@patch
+def encode(self: LLaVE, texts: Sequence[str] | None = None, images: Sequence | None = None, batch_size: int = 32,
+           normalize: bool = True, show_progress: bool = True, max_length: int | None = None) -> torch.Tensor:
     "Embeddings [n, d] (float32, CPU) of texts, images, or image+text pairs, in the given order."
     if texts is None and images is None:
         raise ValueError("give texts, images or both")
@@ -270,11 +366,12 @@ def _encode(self, texts: Sequence[str] | None = None, images: Sequence | None = 
     order = sorted(range(n), key=lambda i: (has_image[i], length[i]))
     def make_batch(chunk):
         return self.prepare([texts[i] for i in chunk] if texts is not None else None,
-                            [images[i] for i in chunk] if images is not None else None)
+                            [images[i] for i in chunk] if images is not None else None, max_length=max_length)
     return _run(self, _batches(order, batch_size, lambda i: has_image[i]), make_batch, n, normalize, show_progress)
 
-def _encode_video(self, videos: Sequence, texts: Sequence[str] | None = None, batch_size: int = 8,
-                 normalize: bool = True, show_progress: bool = True) -> torch.Tensor:
+@patch
+def encode_video(self: LLaVE, videos: Sequence, texts: Sequence[str] | None = None, batch_size: int = 8,
+                 normalize: bool = True, show_progress: bool = True, max_length: int | None = VIDEO_MAX_LENGTH) -> torch.Tensor:
     "Embeddings [n, d] (float32, CPU) of videos, each a list of PIL frames or a uint8 array [t, h, w, 3]."
     texts = [VIDEO_PROMPT] * len(videos) if texts is None else list(texts)
     if len(texts) != len(videos):
@@ -282,21 +379,21 @@ def _encode_video(self, videos: Sequence, texts: Sequence[str] | None = None, ba
     frames = [len(v) for v in videos]
     order = sorted(range(len(videos)), key=lambda i: (frames[i], len(texts[i])))
     def make_batch(chunk):
-        return self.prepare([texts[i] for i in chunk], videos=[videos[i] for i in chunk])
+        return self.prepare([texts[i] for i in chunk], videos=[videos[i] for i in chunk], max_length=max_length)
     chunks = _batches(order, batch_size, lambda i: frames[i])
     return _run(self, chunks, make_batch, len(videos), normalize, show_progress)
 
-LLaVE.encode, LLaVE.encode_video = _encode, _encode_video
-
 # %% ../nbs/03_model.ipynb #c8c26d03
-def _freeze_vision(self, frozen: bool = True) -> LLaVE:
+@patch
+def freeze_vision(self: LLaVE, frozen: bool = True) -> LLaVE:
     "Freeze (or unfreeze) the vision tower; the projector and the language model stay trainable."
     for name, parameter in self.model.named_parameters():
         if parameter_role(name) == "vision":
             parameter.requires_grad_(not frozen)
     return self
 
-def _gradient_checkpointing(self, enable: bool = True) -> LLaVE:
+@patch
+def gradient_checkpointing(self: LLaVE, enable: bool = True) -> LLaVE:
     "Switch activation checkpointing of the model's layers on or off."
     if enable:
         self.model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
@@ -304,7 +401,8 @@ def _gradient_checkpointing(self, enable: bool = True) -> LLaVE:
         self.model.activation_checkpointing_disable()
     return self
 
-def _parameter_groups(self, lr: float, projector_lr: float | None = None, vision_lr: float | None = None,
+@patch
+def parameter_groups(self: LLaVE, lr: float, projector_lr: float | None = None, vision_lr: float | None = None,
                      weight_decay: float = 0.0) -> list[dict]:
     "AdamW parameter groups (trainable parameters only): language at `lr`, projector and vision at their own rates."
     rates = {"language": lr, "projector": projector_lr or lr, "vision": vision_lr or lr}
@@ -315,8 +413,15 @@ def _parameter_groups(self, lr: float, projector_lr: float | None = None, vision
     return [{"params": params, "lr": rates[role], "weight_decay": weight_decay, "name": role}
             for role, params in groups.items() if params]
 
-LLaVE.freeze_vision, LLaVE.gradient_checkpointing, LLaVE.parameter_groups = (
-    _freeze_vision, _gradient_checkpointing, _parameter_groups)
+@patch
+def set_image_grid(self: LLaVE, pinpoints) -> LLaVE:
+    "Tile images on `pinpoints` from now on (any form `grid_pinpoints` reads), in the model and the processor alike."
+    if self.family != "llava_onevision":
+        raise ValueError(f"image_grid_pinpoints applies to LLaVA-OneVision models, not {self.family!r}")
+    pairs = grid_pinpoints(pinpoints, self.model.config.vision_config.image_size)
+    self.model.config.image_grid_pinpoints = pairs
+    self.processor.image_processor.image_grid_pinpoints = pairs
+    return self
 
 # %% ../nbs/03_model.ipynb #89e88048
 TINY_SIZES = dict(vision_hidden=64, vision_intermediate=128, vision_layers=2, vision_heads=2, patch_size=16,

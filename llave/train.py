@@ -12,6 +12,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import time
 import tomllib
 import typing
@@ -26,28 +27,30 @@ from tqdm.auto import tqdm
 import llave
 
 from .data import ModalityBatchSampler, TrainPair, load_train_pairs
-from .loss import ContrastiveLoss, distributed_info, focal_info_nce, negative_gradient_share, similarity
+from .loss import ContrastiveLoss, distributed_info, negative_gradient_share, similarity
 from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
 
 # %% auto #0
 __all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'TrainConfig', 'config_from_dict', 'find_config', 'load_config', 'cosine_schedule',
            'setup_distributed', 'use_bf16', 'load_pairs', 'local_batch', 'load_model', 'PairEncoder', 'prepare_side',
            'random_state', 'set_random_state', 'gradcache_step', 'sync_context', 'plain_step', 'checkpoint_directories',
-           'save_checkpoint', 'load_training_state', 'NonFiniteLossError', 'make_loss', 'wrap_model', 'batch_profile',
-           'train_step', 'train', 'log_metrics', 'sharded_states', 'run_train', 'register_cli']
+           'save_checkpoint', 'load_training_state', 'NonFiniteLossError', 'clip_gradients', 'make_loss', 'wrap_model',
+           'batch_profile', 'train_step', 'train', 'log_metrics', 'sharded_states', 'run_train', 'register_cli']
 
 # %% ../nbs/04_train.ipynb #ff658022
 @dataclass
 class TrainConfig:
-    "A training run. Presets: configs/*.toml; override any field with `key=value`."
+    "A training run. Presets: llave/configs/*.toml; override any field with `key=value`."
     model: str = "tiny"                 # a saved model directory or hub id; "tiny": build the tiny LLaVA-OV
-    tiny_sizes: str | None = None       # TOML of the tiny model's sizes (default: configs/tiny_model.toml)
+    tiny_sizes: str | None = None       # TOML of the tiny model's sizes (default: llave/configs/tiny_model.toml)
     data: str = "mini"                  # "mini" (MMEB-mini), a local MMEB-train directory, or a hub id
     image_root: str | None = None
-    subsets: list[str] | None = None    # default: every subset found
+    subsets: list[str] | None = None    # default: every subset of a local directory (a hub id needs the list)
     split: str = "original"
     max_rows_per_subset: int = 50000    # the first N rows of each subset, as the released loader
     batch_by_subset: bool = False       # draw each batch from a single subset
+    defer_duplicate_targets: bool = False   # move a pair whose target is already in its batch to a later batch
+    image_grid_pinpoints: str | None = None  # re-tile images, e.g. "(1x1),...,(2x2)"; None: the checkpoint's grid
     output_dir: str = "runs/tiny"
     loss: str = "llave"                 # "llave" (alpha=0 is InfoNCE) or "focal" (Focal-InfoNCE, the ablation)
     alpha: float = 9.0
@@ -64,7 +67,7 @@ class TrainConfig:
     batch_size: int = 4                 # pairs per device per micro-step
     gradient_accumulation_steps: int = 1
     gradcache_chunk_size: int | None = None   # GradCache: embed in chunks of this many pairs
-    max_grad_norm: float | None = None
+    max_grad_norm: float | None = 1.0  # clip the gradient norm (the HF Trainer's default, which the released run used)
     freeze_vision: bool = True
     gradient_checkpointing: bool = False
     precision: str = "auto"             # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
@@ -72,7 +75,7 @@ class TrainConfig:
     sharding: str = "ddp"               # "ddp" or "fsdp" (torch's fully_shard), used under torchrun
     seed: int = 0
     log_every: int = 10
-    save_every: int = 500
+    save_every: int = 500               # steps between checkpoints (the last step is saved too); 0: no checkpoints
     keep_last: int = 2
     show_progress: bool = True
 
@@ -100,6 +103,8 @@ def _convert(name: str, annotation: str, value):
         return float(value)
     if not isinstance(value, kinds[base]) or (base in ("int", "float") and isinstance(value, bool)):
         raise ValueError(f"{name} must be {base}, got {value!r}")
+    if base == "list[str]" and not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{name} must be a list of strings, got {value!r}")
     return value
 
 # %% ../nbs/04_train.ipynb #c562c63d
@@ -113,10 +118,10 @@ def config_from_dict(values: dict, base: TrainConfig | None = None) -> TrainConf
     return dataclasses.replace(base or TrainConfig(), **changes)
 
 # %% ../nbs/04_train.ipynb #d896fdb6
-CONFIG_DIRECTORY = Path(llave.__file__).resolve().parent.parent / "configs"
+CONFIG_DIRECTORY = Path(llave.__file__).resolve().parent / "configs"   # inside the package: a wheel carries the presets
 
 def find_config(name_or_path: str | Path) -> Path:
-    "A config file: a path, or a preset name in configs/ (`tiny`, `llave-0.5b`, `llave-2b`, `llave-7b`)."
+    "A config file: a path, or a preset name in llave/configs/ (`tiny`, `llave-0.5b`, `llave-2b`, `llave-7b`)."
     path = Path(name_or_path)
     if path.is_file():
         return path
@@ -201,8 +206,10 @@ def load_model(config: TrainConfig, pairs: list[TrainPair], checkpoint: Path | N
             tiny_llava_onevision(path, corpus=corpus, seed=config.seed, **sizes)
         if dist.is_initialized():
             dist.barrier()
-    model = LLaVE.from_pretrained(path or config.model, device=device)
+    model = LLaVE.from_pretrained(path or config.model, device=device, torch_dtype=torch.float32)  # fp32 master weights
     model.max_length = config.max_length
+    if config.image_grid_pinpoints:
+        model.set_image_grid(config.image_grid_pinpoints)
     model.freeze_vision(config.freeze_vision)
     if config.gradient_checkpointing:
         model.gradient_checkpointing(True)
@@ -339,13 +346,20 @@ def load_training_state(checkpoint: Path, optimizer, scheduler, rank: int = 0, s
 class NonFiniteLossError(FloatingPointError):
     "The loss became NaN or infinite."
 
+def clip_gradients(optimizer, max_norm: float | None) -> float:
+    "Clip the gradients of `optimizer`'s parameters to a total norm of `max_norm` (None: no clipping); returns the norm before."
+    parameters = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    norm = torch.nn.utils.clip_grad_norm_(parameters, max_norm or float("inf"))
+    return float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)   # FSDP: a DTensor of the global norm
+
 def make_loss(config: TrainConfig) -> nn.Module:
     "The loss of `config`: LLaVE's (`alpha = 0` is InfoNCE) or Focal-InfoNCE."
     if config.loss == "llave":
         return ContrastiveLoss(tau=config.tau, alpha=config.alpha, symmetric=config.symmetric,
                                gather=config.gather_negatives)
-    if config.loss == "focal":
-        return lambda q, t: focal_info_nce(q, t, tau=config.tau, margin=config.focal_margin, symmetric=config.symmetric)
+    if config.loss == "focal":     # the same gathered negatives as Eq. 5, only the logits differ
+        return ContrastiveLoss(tau=config.tau, alpha=0.0, symmetric=config.symmetric, gather=config.gather_negatives,
+                               focal_margin=config.focal_margin)
     raise ValueError(f"loss must be 'llave' or 'focal', got {config.loss!r}")
 
 # %% ../nbs/04_train.ipynb #0689991f
@@ -412,13 +426,14 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None) -> dict:
 
     pairs = load_pairs(config)
     micro_batch = config.batch_size * world_size
-    sampler = ModalityBatchSampler.from_pairs(pairs, micro_batch, by_subset=config.batch_by_subset, seed=config.seed)
+    sampler = ModalityBatchSampler.from_pairs(pairs, micro_batch, by_subset=config.batch_by_subset, seed=config.seed,
+                                              distinct_targets=config.defer_duplicate_targets)
     total_steps = config.max_steps or max(1, int(config.epochs * sampler.per_epoch) // config.gradient_accumulation_steps)
 
     model = load_model(config, pairs, checkpoint, device)
     encoder = wrap_model(model, config, world_size, device)
     optimizer = torch.optim.AdamW(model.parameter_groups(config.learning_rate, config.projector_learning_rate,
-                                                         weight_decay=config.weight_decay))
+                                                         weight_decay=config.weight_decay), fused=True)
     scheduler = cosine_schedule(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
     loss_fn = loss_fn or make_loss(config)
     sharded = encoder if config.sharding == "fsdp" and world_size > 1 else None
@@ -438,8 +453,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None) -> dict:
         if not math.isfinite(stats["loss"]):
             raise NonFiniteLossError(f"loss is {stats['loss']} at step {step + 1}: training stopped before the "
                                      f"update; last good checkpoint: {last_checkpoint or 'none'}")
-        if config.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], config.max_grad_norm)
+        stats["grad_norm"] = clip_gradients(optimizer, config.max_grad_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -447,7 +461,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None) -> dict:
                      pairs_per_second=micro_batch * accumulation * (step + 1 - start) / (time.perf_counter() - started))
         if rank == 0 and ((step + 1) % config.log_every == 0 or step + 1 == total_steps):
             log_metrics(output_dir, stats, progress)
-        if (step + 1) % config.save_every == 0 or step + 1 == total_steps:
+        if config.save_every and ((step + 1) % config.save_every == 0 or step + 1 == total_steps):
             last_checkpoint = save_checkpoint(output_dir, step + 1, model, optimizer, scheduler, config, rank,
                                               *sharded_states(encoder, optimizer, config))
     return stats
@@ -474,11 +488,17 @@ def sharded_states(encoder: nn.Module, optimizer, config: TrainConfig) -> tuple[
 def run_train(args) -> int:
     "`llave train`."
     config = load_config(args.config, args.overrides)
-    stats = train(config, resume=args.resume)
+    try:
+        stats = train(config, resume=args.resume)
+    except NonFiniteLossError as error:      # one line, from one rank, instead of a traceback per rank
+        if distributed_info()[0] == 0:
+            print(f"llave train: {error}", file=sys.stderr)
+        return 3
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
     if distributed_info()[0] == 0:
         print(json.dumps(stats))
-    if dist.is_initialized():
-        dist.destroy_process_group()
     return 0
 
 def register_cli(groups: dict) -> None:

@@ -19,14 +19,15 @@ import av
 import numpy as np
 import torch
 
+from .model import VIDEO_MAX_LENGTH
+
 # %% auto #0
 __all__ = ['TEXT_PROMPT', 'VIDEO_PROMPT', 'VIDEO_SUFFIXES', 'DATASETS', 'PAPER_BENCHMARK', 'sample_frame_indices',
-           'VideoDecodeError', 'stream_frame_rate', 'probe_video', 'decode_video', 'write_video', 'video_token_count',
-           'gold_ranks', 'rank_metrics', 'retrieval_metrics', 'check_caption_video', 'video_to_text_scores',
-           'multi_caption_metrics', 'VideoSet', 'find_video_file', 'make_video_set', 'load_msrvtt',
-           'read_caption_pickle', 'caption_text', 'load_msvd', 'mini_video_dir', 'load_video_set', 'encode_clips',
-           'encode_captions', 'evaluate_video_retrieval', 'paper_rows', 'format_results', 'load_model',
-           'run_eval_video', 'register_cli']
+           'VideoDecodeError', 'stream_frame_rate', 'probe_video', 'decode_video', 'write_video', 'gold_ranks',
+           'rank_metrics', 'retrieval_metrics', 'check_caption_video', 'video_to_text_scores', 'multi_caption_metrics',
+           'VideoSet', 'find_video_file', 'make_video_set', 'load_msrvtt', 'read_caption_pickle', 'caption_text',
+           'load_msvd', 'mini_video_dir', 'load_video_set', 'encode_clips', 'encode_captions',
+           'evaluate_video_retrieval', 'paper_rows', 'format_results', 'load_model', 'run_eval_video', 'register_cli']
 
 # %% ../nbs/06_eval_video.ipynb #4c7c6539
 TEXT_PROMPT = "Find me an video that matches the given caption: {caption}"  # sic, the released wording
@@ -129,12 +130,6 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 30.0, codec: 
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
     return path
-
-# %% ../nbs/06_eval_video.ipynb #12569ed3
-def video_token_count(num_frames: int, image_size: int = 384, patch_size: int = 14) -> int:
-    "Tokens one video of `num_frames` frames takes in LLaVA-OV: frames × ⌈s/2⌉² pooled patches + 1 newline."
-    side = image_size // patch_size
-    return num_frames * math.ceil(side / 2) ** 2 + 1
 
 # %% ../nbs/06_eval_video.ipynb #2c2ce9e8
 def _as_matrix(sim: Any, what: str = "sim") -> np.ndarray:
@@ -366,14 +361,16 @@ def load_video_set(dataset: str, videos: str | Path | None = None, annotations: 
 
 # %% ../nbs/06_eval_video.ipynb #736e4d29
 def encode_clips(model, videos: VideoSet, *, fps: float = 3.0, max_frames: int = 32, batch_size: int = 8,
-                 skip_bad: bool = False, show_progress: bool = False) -> tuple[torch.Tensor, list[int], dict[str, str]]:
+                 skip_bad: bool = False, show_progress: bool = False,
+                 max_length: int = VIDEO_MAX_LENGTH) -> tuple[torch.Tensor, list[int], dict[str, str]]:
     "Embeddings `[kept, d]` of the clips that decode, their indices in `videos`, and {id: reason} of the others."
     embeddings, kept, skipped, batch = [], [], {}, []
 
     def flush():
         if batch:
             prompts = [VIDEO_PROMPT] * len(batch)
-            embeddings.append(model.encode_video(batch, texts=prompts, batch_size=len(batch), show_progress=False).float().cpu())
+            embeddings.append(model.encode_video(batch, texts=prompts, batch_size=len(batch), show_progress=False,
+                                                 max_length=max_length).float().cpu())
             batch.clear()
 
     for index, (video_id, path) in enumerate(zip(videos.video_ids, videos.video_paths)):
@@ -402,17 +399,18 @@ def encode_captions(model, captions: Sequence[str], *, batch_size: int = 32, sho
 
 # %% ../nbs/06_eval_video.ipynb #f483eb83
 def evaluate_video_retrieval(model, videos: VideoSet, *, fps: float = 3.0, max_frames: int = 32, batch_size: int = 8,
-                             text_batch_size: int = 32, skip_bad: bool = False, show_progress: bool = False) -> dict:
+                             text_batch_size: int = 32, skip_bad: bool = False, show_progress: bool = False,
+                             max_length: int = VIDEO_MAX_LENGTH) -> dict:
     "Text→video and video→text metrics of `model` on `videos`, with the counts, settings and skipped clips."
     with torch.no_grad():
         video_embeddings, kept, skipped = encode_clips(model, videos, fps=fps, max_frames=max_frames, batch_size=batch_size,
-                                                       skip_bad=skip_bad, show_progress=show_progress)
+                                                       skip_bad=skip_bad, show_progress=show_progress, max_length=max_length)
         videos = videos.subset(kept, skipped)
         text_embeddings = encode_captions(model, videos.captions, batch_size=text_batch_size, show_progress=show_progress)
     sim = text_embeddings @ video_embeddings.T
     return {"dataset": videos.name, "num_videos": len(videos.video_ids), "num_captions": len(videos.captions),
             **multi_caption_metrics(sim, videos.caption_video),
-            "fps": fps, "max_frames": max_frames, "skipped": dict(videos.skipped)}
+            "fps": fps, "max_frames": max_frames, "max_length": max_length, "skipped": dict(videos.skipped)}
 
 # %% ../nbs/06_eval_video.ipynb #444bc84d
 PAPER_BENCHMARK = {"msrvtt": "MSR-VTT", "mini_vtt": "MSR-VTT", "msvd": "MSVD", "mini_vd": "MSVD"}
@@ -449,18 +447,19 @@ def format_results(result: dict, label: str = "this run") -> str:
     return "\n".join(lines)
 
 # %% ../nbs/06_eval_video.ipynb #9dc0b253
-def load_model(path: str | Path, device: str | None = None):
-    "The `LLaVE` model saved at `path` (a seam the tests replace with a stand-in)."
-    from llave.model import LLaVE
-    return LLaVE.from_pretrained(str(path), device=device)
+def load_model(path: str | Path, device: str | None = None, dtype: str = "auto"):
+    "The `LLaVE` model saved at `path`, as `llave eval mmeb` loads it (a seam the tests replace with a stand-in)."
+    from llave.eval import load_encoder
+    return load_encoder(str(path), device, dtype)
 
 def run_eval_video(args) -> int:
     "Run `llave eval video` with parsed `args`: evaluate, write `video_{dataset}.json`, print the table."
     videos = load_video_set(args.dataset, args.videos, args.annotations, test_list=args.test_list,
                             mini_root=args.mini_root, skip_bad=args.skip_bad)
-    model = load_model(args.model, args.device)
+    model = load_model(args.model, args.device, args.dtype)
     result = evaluate_video_retrieval(model, videos, fps=args.fps, max_frames=args.max_frames, batch_size=args.batch_size,
-                                      text_batch_size=args.text_batch_size, skip_bad=args.skip_bad, show_progress=True)
+                                      text_batch_size=args.text_batch_size, skip_bad=args.skip_bad, show_progress=True,
+                                      max_length=args.max_length)
     result = {"model": str(args.model), **result, "paper_table4_t2v": paper_rows(result["dataset"])}
     path = write_json_atomic(Path(args.out) / f"video_{args.dataset}.json", result)
     print(format_results(result, label=Path(args.model).name or "model"))
@@ -483,6 +482,10 @@ def register_cli(groups: dict) -> None:
     parser.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
     parser.add_argument("--text-batch-size", type=int, default=32, help="captions per forward pass")
     parser.add_argument("--skip-bad", action="store_true", help="leave out missing/undecodable clips and report them")
-    parser.add_argument("--device", default=None, help="torch device (default: the model's choice)")
+    parser.add_argument("--max-length", type=int, default=VIDEO_MAX_LENGTH,
+                        help=f"tokens per clip (default {VIDEO_MAX_LENGTH}, the released video evaluation's limit)")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                        help="model dtype (auto: bf16 on GPU, fp32 on CPU)")
     parser.add_argument("--mini-root", default=None, help="MMEB-mini root (default: generated by llave.minimmeb)")
     parser.set_defaults(func=run_eval_video)

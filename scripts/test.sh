@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The project's test command (README, second command; .ci/run and the GitHub workflow run it).
 # 1. llave/ must be what nbdev_export makes of nbs/; 2. notebooks must be clean (nbdev_clean);
-# 3. every notebook runs as a test (nbdev_test; cells flagged notest/slow/gpu are skipped); 4. pytest tests/.
+# 3. every notebook runs as a test (nbdev_test; cells flagged notest/slow/gpu are skipped); 4. pytest tests/ (with the
+# release-shape tier, tests/test_release_shapes.py); 5. a wheel installed in a fresh venv trains and runs the quick demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg TOKENIZERS_PARALLELISM=false
 
-echo "== 1/4 nbdev_export: is llave/ in sync with nbs/?"
+echo "== 1/5 nbdev_export: is llave/ in sync with nbs/?"
 nbdev_export
 if ! git diff --exit-code --stat -- llave/ || [ -n "$(git status --porcelain --untracked-files=all -- llave/)" ]; then
     git status --short -- llave/
@@ -14,7 +15,7 @@ if ! git diff --exit-code --stat -- llave/ || [ -n "$(git status --porcelain --u
     exit 1
 fi
 
-echo "== 2/4 nbdev_clean: are the notebooks clean?"
+echo "== 2/5 nbdev_clean: are the notebooks clean?"
 nbdev_clean
 if ! git diff --exit-code --stat -- nbs/; then
     echo "FAILED: notebooks are not clean; run nbdev_clean and commit nbs/" >&2
@@ -24,8 +25,11 @@ fi
 echo "== README.md: is it what nbs/index.ipynb says?"
 python scripts/readme.py --check
 
-echo "== 3/4 nbdev_test: every notebook as a test"
+echo "== 3/5 nbdev_test: every notebook as a test"
 OMP_NUM_THREADS=1 nbdev_test --path nbs --n_workers 2 --timing
 
-echo "== 4/4 pytest tests/"
-python -m pytest tests -q -p no:cacheprovider
+echo "== 4/5 pytest tests/"
+python -m pytest tests -q -p no:cacheprovider --durations=15
+
+echo "== 5/5 the wheel, outside the checkout"
+bash scripts/wheel_check.sh

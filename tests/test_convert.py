@@ -84,7 +84,9 @@ def test_tied_embeddings_without_lm_head(tmp_path):
 def test_grid_pinpoints_forms():
     assert grid_pinpoints("(1x1),...,(6x6)", 384)[-1] == [2304, 2304]
     assert len(grid_pinpoints("(1x1),...,(6x6)", 384)) == 36
-    assert grid_pinpoints([[384, 768], [768, 384]], 384) == [[384, 768], [768, 384]]
+    # LLaVA-NeXT lists [width, height]; transformers reads [height, width]: a list is swapped pair by pair
+    assert grid_pinpoints([[384, 768], [768, 384]], 384) == [[768, 384], [384, 768]]
+    assert grid_pinpoints("[[1152, 384]]", 384) == [[384, 1152]]
     assert len({target for _, target in KEY_MAPPING}) == len(KEY_MAPPING)
 
 

@@ -183,7 +183,7 @@ def test_trainer_hooks(llave):
 
 
 def test_tiny_sizes_config_file_matches_defaults():
-    assert load_tiny_sizes(ROOT / "configs" / "tiny_model.toml") == TINY_SIZES
+    assert load_tiny_sizes(ROOT / "llave" / "configs" / "tiny_model.toml") == TINY_SIZES
 
 
 def test_tiny_model_sizes_and_corpus(tmp_path):

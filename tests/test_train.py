@@ -2,6 +2,7 @@
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def toy_config(toy, output_dir, **changes) -> TrainConfig:
     root, model = toy
     values = dict(model=str(model), data=str(root / "train"), image_root=str(root), batch_size=8, max_steps=6,
                   learning_rate=1e-4, warmup_ratio=0.2, tau=0.05, log_every=1, save_every=3, keep_last=3,
-                  output_dir=str(output_dir), show_progress=False, freeze_vision=False)
+                  output_dir=str(output_dir), show_progress=False, freeze_vision=False, max_grad_norm=None)
     return config_from_dict({**values, **changes})
 
 
@@ -74,7 +75,7 @@ def test_torchrun_cli_trains_and_saves(toy, tmp_path):
 def torchrun_train(config: TrainConfig, folder: Path, *extra: str) -> None:
     "`llave train` under torchrun with 2 processes on `config` written to a TOML file in `folder`."
     path = folder / f"{Path(config.output_dir).name}.toml"
-    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in dataclasses.asdict(config).items() if v is not None))
+    path.write_text("".join(f"{k} = {json.dumps('none' if v is None else v)}\n" for k, v in dataclasses.asdict(config).items()))
     result = subprocess.run(TORCHRUN + [str(DISTRIBUTED / "run_cli.py"), "train", str(path), *extra], capture_output=True,
                             text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
@@ -82,11 +83,16 @@ def torchrun_train(config: TrainConfig, folder: Path, *extra: str) -> None:
 
 def test_fsdp_equals_ddp_and_resumes_exactly(toy, tmp_path):
     "FSDP (fully_shard, 2 ranks) ends with DDP's weights; a sharded run resumed from its step-2 checkpoint is exact."
-    settings = dict(batch_size=4, max_steps=4, save_every=2, learning_rate=1e-3, warmup_ratio=0.25)
+    # max_grad_norm 1000 never clips here (norms 5-75) but makes both runs compute and log the global gradient norm:
+    # under FSDP each rank holds a shard of every gradient, so a norm of the local shards would be wrong
+    settings = dict(batch_size=4, max_steps=4, save_every=2, learning_rate=1e-3, warmup_ratio=0.25, max_grad_norm=1000.0)
     torchrun_train(toy_config(toy, tmp_path / "ddp", sharding="ddp", **settings), tmp_path)
     torchrun_train(toy_config(toy, tmp_path / "fsdp", sharding="fsdp", **settings), tmp_path)
     ddp, fsdp = weights(tmp_path / "ddp" / "checkpoint-4"), weights(tmp_path / "fsdp" / "checkpoint-4")
     assert ddp.keys() == fsdp.keys() and max((ddp[k] - fsdp[k]).abs().max().item() for k in ddp) < 1e-6
+    norms = [[json.loads(line)["grad_norm"] for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+             for run in ("ddp", "fsdp")]
+    assert len(norms[0]) == 4 and min(norms[0]) > 1 and max(abs(a / b - 1) for a, b in zip(*norms)) < 1e-5
     shutil.copytree(tmp_path / "fsdp" / "checkpoint-2", tmp_path / "resumed" / "checkpoint-2")
     torchrun_train(toy_config(toy, tmp_path / "resumed", sharding="fsdp", **settings), tmp_path, "--resume")
     resumed = weights(tmp_path / "resumed" / "checkpoint-4")
@@ -138,6 +144,21 @@ def test_nan_loss_stops_and_keeps_the_last_checkpoint(toy, tmp_path):
         train(config, loss_fn=loss_becoming_nan)
     assert [p.name for p in checkpoint_directories(tmp_path / "run")] == ["checkpoint-2"]
     assert weights(tmp_path / "run" / "checkpoint-2")
+
+
+def test_nan_loss_through_the_cli_is_one_line(toy, tmp_path, capsys):
+    "`llave train` on a NaN: exit status 3 and one line naming the step and the last good checkpoint, no traceback."
+    path = tmp_path / "run.toml"
+    config = toy_config(toy, tmp_path / "run", max_steps=1, save_every=1)
+    path.write_text("".join(f"{k} = {json.dumps('none' if v is None else v)}\n" for k, v in dataclasses.asdict(config).items()))
+    assert main(["train", str(path)]) == 0
+    capsys.readouterr()
+    # tau = 1e-45 rounds to float32's smallest subnormal: s / tau overflows to infinity, and the loss to nan
+    assert main(["train", str(path), "max_steps=2", "tau=1e-45", "--resume"]) == 3
+    error = capsys.readouterr().err.strip()
+    assert "Traceback" not in error, error                          # above it: only transformers' loading bar
+    assert re.fullmatch(rf"llave train: loss is (nan|inf) at step 2: training stopped before the update; "
+                        rf"last good checkpoint: {re.escape(str(tmp_path / 'run' / 'checkpoint-1'))}", error.splitlines()[-1]), error
 
 
 def test_resume_without_checkpoint_is_an_error(toy, tmp_path):

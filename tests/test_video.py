@@ -13,6 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from llave import video
 from llave.cli import build_parser
+from llave.model import video_token_count
 from llave.video import (TEXT_PROMPT, VIDEO_PROMPT, VideoDecodeError, decode_video, gold_ranks, load_msrvtt, load_msvd,
                          load_video_set, make_video_set, multi_caption_metrics, probe_video, read_caption_pickle,
                          retrieval_metrics, sample_frame_indices, video_to_text_scores, write_video)
@@ -330,7 +331,7 @@ class LevelModel:
         assert all(t.startswith(prefix) for t in texts)
         return self.embed([float(t[len(prefix):].split()[1]) for t in texts])
 
-    def encode_video(self, videos, texts=None, batch_size=8, normalize=True, show_progress=True):
+    def encode_video(self, videos, texts=None, batch_size=8, normalize=True, show_progress=True, max_length=None):
         assert texts == [VIDEO_PROMPT] * len(videos)
         self.calls.append([len(v) for v in videos])
         return self.embed([float(np.asarray(v).mean()) for v in videos])
@@ -371,7 +372,7 @@ def run_cli(argv):
 def test_cli_with_stand_in_model(tmp_path, monkeypatch, capsys):
     annotations = level_set(tmp_path)
     (tmp_path / "videos" / "c1.mp4").unlink()
-    monkeypatch.setattr(video, "load_model", lambda path, device=None: LevelModel())
+    monkeypatch.setattr(video, "load_model", lambda path, device=None, dtype="auto": LevelModel())
     base = ["--model", "stand-in", "--dataset", "msrvtt", "--videos", str(tmp_path / "videos"),
             "--annotations", str(annotations), "--out", str(tmp_path / "out")]
     with pytest.raises(FileNotFoundError, match="c1"):
@@ -409,7 +410,7 @@ def test_video_prompt_and_token_layout_match_the_model(tiny_model_dir, mini_root
     batch = llave_model.prepare([VIDEO_PROMPT], videos=[frames])
     assert tuple(batch["pixel_values_videos"].shape[:2]) == (1, 6)   # all frames as one video input
     video_tokens = int((batch["input_ids"] == llave_model.model.config.video_token_id).sum())
-    assert video_tokens == video.video_token_count(6, image_size=64, patch_size=16) == 6 * 4 + 1
+    assert video_tokens == video_token_count(6, image_size=64, patch_size=16) == 6 * 4 + 1
 
 
 @pytest.mark.parametrize("dataset, counts", [("mini", (8, 8)), ("mini_vtt", (8, 8)), ("mini_vd", (6, 18))])

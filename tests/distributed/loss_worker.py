@@ -1,6 +1,6 @@
 """Run under `torchrun --nproc_per_node=K`: ContrastiveLoss under DDP (gloo, float64) against one process.
 
-For each case (per-rank batch sizes, alpha), every rank builds the same two-tower linear encoder and the same
+For each case (per-rank batch sizes, alpha, Focal-InfoNCE margin), every rank builds the same two-tower linear encoder and the same
 global batch. The reference is one process scoring the whole batch; the distributed run splits the batch across
 ranks, wraps the encoder in DDP and uses ContrastiveLoss's cross-rank gathering. The loss averaged over ranks and
 every parameter gradient must match to 1e-8. Rank 0 prints one line per case; the exit status is 1 on a mismatch.
@@ -15,7 +15,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from llave.loss import ContrastiveLoss
 
-CASES = [((4, 4), 9.0), ((4, 4), 0.0), ((3, 5), 9.0), ((1, 6), 9.0), ((2, 2), 15.0)]
+CASES = [((4, 4), 9.0, None), ((4, 4), 0.0, None), ((3, 5), 9.0, None), ((1, 6), 9.0, None), ((2, 2), 15.0, None),
+         ((4, 4), 0.0, 0.3), ((3, 5), 0.0, 0.3)]   # the last two: Focal-InfoNCE (alpha 0, margin 0.3)
 
 
 class TwoTowers(nn.Module):
@@ -27,7 +28,7 @@ class TwoTowers(nn.Module):
         return self.query(query_inputs), self.target(target_inputs)
 
 
-def run_case(sizes, alpha, rank, world_size):
+def run_case(sizes, alpha, margin, rank, world_size):
     torch.manual_seed(sum(sizes) + int(alpha))
     total = sum(sizes)
     query_inputs = torch.randn(total, 12, dtype=torch.float64)
@@ -35,12 +36,12 @@ def run_case(sizes, alpha, rank, world_size):
     reference = TwoTowers().double()
     model = DistributedDataParallel(copy.deepcopy(reference))
 
-    expected = ContrastiveLoss(tau=0.05, alpha=alpha, gather=False)(*reference(query_inputs, target_inputs))
+    expected = ContrastiveLoss(tau=0.05, alpha=alpha, gather=False, focal_margin=margin)(*reference(query_inputs, target_inputs))
     expected.backward()
 
     start = sum(sizes[:rank])
     local = slice(start, start + sizes[rank])
-    loss = ContrastiveLoss(tau=0.05, alpha=alpha)(*model(query_inputs[local], target_inputs[local]))
+    loss = ContrastiveLoss(tau=0.05, alpha=alpha, focal_margin=margin)(*model(query_inputs[local], target_inputs[local]))
     loss.backward()
     averaged = loss.detach().clone()
     dist.all_reduce(averaged)
@@ -56,13 +57,13 @@ def main() -> int:
     dist.init_process_group("gloo")
     rank, world_size = dist.get_rank(), dist.get_world_size()
     failed = False
-    for sizes, alpha in CASES:
+    for sizes, alpha, margin in CASES:
         sizes = sizes[:world_size]
-        loss_error, gradient_error = run_case(sizes, alpha, rank, world_size)
+        loss_error, gradient_error = run_case(sizes, alpha, margin, rank, world_size)
         ok = loss_error < 1e-8 and gradient_error < 1e-8
         failed |= not ok
         if rank == 0:
-            print(f"sizes={sizes} alpha={alpha}: loss error {loss_error:.2e}, gradient error {gradient_error:.2e}"
+            print(f"sizes={sizes} alpha={alpha} focal_margin={margin}: loss error {loss_error:.2e}, gradient error {gradient_error:.2e}"
                   f" {'ok' if ok else 'MISMATCH'}", flush=True)
     dist.destroy_process_group()
     return 1 if failed else 0
