@@ -18,6 +18,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from .core import SUMMARY_COLUMNS, compare_seeds
+from .eval import candidate_scores, candidate_similarities
+
 # %% auto #0
 __all__ = ['KINDS', 'load_results', 'seed_frame', 'compare_frame', 'verdict', 'paired_differences', 'similarity_samples',
            'samples_frame', 'separation', 'plot_similarity_histograms', 'attribute_of', 'row_attributes',
@@ -62,22 +65,12 @@ def compare_frame(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
 # %% ../nbs/10_hard_negatives.ipynb #77686c86
 def verdict(name: str, differences, first: str = "InfoNCE", second: str = "LLaVE", unit: str = "points",
             digits: int = 1) -> str:
-    "One sentence on the per-seed differences `second − first` (array `[seeds]`) of quantity `name`."
-    differences = np.asarray(differences, dtype=float)
-    if differences.ndim != 1 or len(differences) == 0:
-        raise ValueError(f"{name}: need a 1-D array of per-seed differences, got shape {differences.shape}")
-    n, mean = len(differences), differences.mean()
-    ahead, behind = int((differences > 0).sum()), int((differences < 0).sum())
-    spread = f"{mean:+.{digits}f} {unit}" + (f" ± {differences.std(ddof=1):.{digits}f} (std over {n} seeds)" if n > 1 else
-                                      ", a single seed, so no spread")
-    if n > 1 and ahead == n:
-        return f"{name}: {second} beats {first} in all {n} seeds ({spread})."
-    if n > 1 and behind == n:
-        return f"{name}: {second} does not beat {first}; it is behind in all {n} seeds ({spread})."
-    if n == 1:
-        side = "ahead of" if ahead else "behind" if behind else "level with"
-        return f"{name}: {second} is {side} {first} ({spread})."
-    return f"{name}: mixed — {second} is ahead in {ahead} of {n} seeds and behind in {behind} ({spread})."
+    "One sentence on the per-seed differences `second − first` (array `[seeds]`) of `name`, by `llave.core.compare_seeds`."
+    try:
+        result = compare_seeds(differences, unit, digits)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    return f"{name}, {second} vs {first}: {result['text']}."
 
 # %% ../nbs/10_hard_negatives.ipynb #3a2c25a6
 def paired_differences(results: dict, getter: Callable[[dict], float], first: str, second: str) -> np.ndarray:
@@ -87,23 +80,12 @@ def paired_differences(results: dict, getter: Callable[[dict], float], first: st
 
 # %% ../nbs/10_hard_negatives.ipynb #85f23625
 def similarity_samples(embeddings: torch.Tensor, query_ids: torch.Tensor, candidate_ids: torch.Tensor,
-                       k: int = 5) -> dict[str, torch.Tensor]:
-    "Per query: cosine of the gold `positive` `[n]`, the `k` highest (`hard`, `[n, k]`) and lowest (`easy`) non-gold pool items."
-    pool = torch.unique(candidate_ids[candidate_ids >= 0])
-    if len(pool) < 2:
-        raise ValueError(f"the candidate pool has {len(pool)} item(s); at least 2 are needed for a negative")
-    if (candidate_ids[:, 0] < 0).any():
-        raise ValueError("candidate_ids column 0 (the gold) contains padding (-1)")
-    vectors = F.normalize(embeddings.float(), dim=-1)
-    similarity = vectors[query_ids] @ vectors[pool].T                      # [n, pool]
-    gold = candidate_ids[:, :1] == pool[None, :]                           # [n, pool], one True per row
-    k = min(k, len(pool) - 1)
-    hard = similarity.masked_fill(gold, -math.inf).topk(k, dim=1).values
-    easy = similarity.masked_fill(gold, math.inf).topk(k, dim=1, largest=False).values
-    return {"positive": similarity[gold], "hard": hard, "easy": easy}
+                       k: int = 3) -> dict[str, torch.Tensor]:
+    "Per query, among its own candidates: the gold's cosine `positive` `[n]`, the `k` highest (`hard`) and lowest (`easy`) negatives `[n, k]`."
+    return candidate_similarities(candidate_scores(embeddings, query_ids, candidate_ids), k)
 
 # %% ../nbs/10_hard_negatives.ipynb #82b754da
-KINDS = {"positive": "positive", "hard": "hard negatives (top 5)", "easy": "easy negatives (bottom 5)"}
+KINDS = {"positive": "positive", "hard": "hard negatives (top 3)", "easy": "easy negatives (bottom 3)"}
 
 def samples_frame(samples: dict[str, dict[str, dict[str, torch.Tensor]]], tasks: dict[str, str]) -> pd.DataFrame:
     "Long table (loss, dataset, task, kind, cosine) of `{loss: {dataset: similarity_samples(...)}}`; `tasks`: dataset → meta-task."

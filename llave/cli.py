@@ -14,9 +14,9 @@ __all__ = ['COMMAND_MODULES', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #7bfa4ec2
 COMMAND_MODULES = [
-    "llave.loss",
     "llave.minimmeb",
     "llave.convert",
+    "llave.pretrain",
     "llave.train",
     "llave.eval",
     "llave.video",

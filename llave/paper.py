@@ -12,25 +12,19 @@ from pathlib import Path
 
 import pandas as pd
 
-import llave
+from .core import reference
 
 # %% auto #0
-__all__ = ['PAPER_JSON', 'BACKBONES', 'paper_reference', 'paper_table', 'llave_gains', 'optimizer_steps', 'compute_budget']
+__all__ = ['BACKBONES', 'paper_table', 'llave_gains', 'optimizer_steps', 'compute_budget']
 
 # %% ../nbs/12_paper_results.ipynb #8697062b
-PAPER_JSON = Path(llave.__file__).resolve().parent / "reference" / "paper.json"
-
-def paper_reference(path: str | Path = PAPER_JSON) -> dict:
-    "The published figures of LLaVE (`paper.json`): hyperparameters and tables."
-    return json.loads(Path(path).read_text())
-
-def paper_table(name: str, reference: dict | None = None) -> pd.DataFrame:
-    "Table `name` of `paper.json` (e.g. 'table2_mmeb') as a DataFrame, rows in the paper's order."
-    reference = reference if reference is not None else paper_reference()
-    tables = [key for key, value in reference.items() if isinstance(value, dict) and "_columns" in value]
+def paper_table(name: str, paper: dict | None = None) -> pd.DataFrame:
+    "Table `name` of `paper.json` (e.g. 'table2_mmeb', read with `llave.core.reference`) as a DataFrame, rows in the paper's order."
+    paper = paper if paper is not None else reference("paper.json")
+    tables = [key for key, value in paper.items() if isinstance(value, dict) and "_columns" in value]
     if name not in tables:
         raise KeyError(f"paper.json has no table {name!r}; tables: {tables}")
-    table = reference[name]
+    table = paper[name]
     columns = table["_columns"]
     rows = {model: values for model, values in table.items() if model != "_columns"}
     bad = [model for model, values in rows.items() if len(values) != len(columns)]

@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import json
 import math
-import pickle
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import save_file
+
+from .convert import KEY_MAPPING, QWEN2_KEYS, source_tokenizer, target_processor
+from .model import TINY_SIZES, LLaVE, _tiny_config, train_tiny_tokenizer
 
 # %% auto #0
 __all__ = ['SIGLIP_SO400M', 'RELEASE_LANGUAGE_MODELS', 'ONEVISION_FIELDS', 'QWEN2_PATTERN', 'QWEN2_SPECIAL_TOKENS',
            'release_source_config', 'qwen2_tokenizer', 'release_source_weights', 'release_source_checkpoint', 'picture',
-           'mmeb_eval_fixture', 'mmeb_train_fixture', 'video_fixture']
+           'mmeb_eval_fixture', 'mmeb_train_fixture', 'video_fixture', 'HashingEncoder', 'inverse_key',
+           'tiny_source_checkpoint']
 
 # %% ../nbs/91_testing.ipynb #91971264
 SIGLIP_SO400M = dict(name="google/siglip-so400m-patch14-384", hidden_size=1152, intermediate_size=4304,
@@ -217,3 +223,55 @@ def video_fixture(root, clips: int = 2, frames: int = 40, fps: float = 3.0, size
     with open(root / "annotations.csv", "w", newline="") as handle:
         csv.writer(handle).writerows(lines)
     return root / "videos", root / "annotations.csv"
+
+# %% ../nbs/91_testing.ipynb #55388b08
+class HashingEncoder:
+    "A model-free stand-in for `LLaVE.encode` (tests, benchmarks): hashed bag of words + a hashed image-path feature, `[n, dim]` unit rows."
+    def __init__(self, dim: int = 64):
+        self.dim = dim
+
+    def _slot(self, token: str) -> int:
+        return int.from_bytes(hashlib.sha1(token.encode()).digest()[:4], "little") % self.dim
+
+    def encode(self, texts=None, images=None, batch_size: int = 32, normalize: bool = True, **kwargs) -> torch.Tensor:
+        count = len(texts if texts is not None else images)
+        texts = texts if texts is not None else [""] * count
+        images = images if images is not None else [None] * count
+        vectors = torch.zeros(count, self.dim)
+        for row, (text, image) in enumerate(zip(texts, images)):
+            vectors[row, self._slot("<bias>")] += 0.1
+            for word in text.lower().replace("<image>", " ").split():
+                vectors[row, self._slot(word)] += 1.0
+            if image is not None:
+                vectors[row, self._slot(f"<image:{os.path.basename(str(image))}>")] += 2.0
+        return F.normalize(vectors, dim=-1) if normalize else vectors
+
+# %% ../nbs/91_testing.ipynb #7c15d274
+def inverse_key(key: str) -> str:
+    "The LLaVA-NeXT name of a transformers LLaVA-OneVision weight (for tests: writes source-layout checkpoints)."
+    for source, target in KEY_MAPPING:
+        if key.startswith(target):
+            return source + key[len(target):]
+    raise KeyError(key)
+
+def tiny_source_checkpoint(directory, *, seed: int = 0, extra_rows: int = 16, **sizes):
+    "Write a tiny checkpoint in the LLaVA-NeXT layout; returns (directory, the same weights as a LLaVE model)."
+    from transformers import LlavaOnevisionForConditionalGeneration
+    sizes, directory = {**TINY_SIZES, **sizes}, Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    train_tiny_tokenizer(vocab_size=sizes["vocab_size"], media_tokens=False).save_pretrained(directory)
+    tokenizer = source_tokenizer(directory)
+    config = _tiny_config(tokenizer, sizes)
+    config.text_config.vocab_size = len(tokenizer) - 2 + extra_rows       # padded, as Qwen2's 151936 rows
+    torch.manual_seed(seed)
+    model = LlavaOnevisionForConditionalGeneration(config).eval()
+    save_file({inverse_key(k): v.contiguous() for k, v in model.state_dict().items()}, directory / "model.safetensors")
+    text = config.text_config.to_dict()
+    source = {k: text[k] for k in QWEN2_KEYS if k in text} | {
+        "model_type": "llava_qwen", "architectures": ["LlavaQwenForCausalLM"], "vocab_size": text["vocab_size"],
+        "rope_theta": config.text_config.rope_parameters["rope_theta"], "mm_vision_tower": "tiny/siglip",
+        "mm_hidden_size": sizes["vision_hidden"], "mm_projector_type": "mlp2x_gelu", "mm_vision_select_layer": -2,
+        "mm_patch_merge_type": "spatial_unpad", "image_aspect_ratio": "anyres_max_9",
+        "image_grid_pinpoints": [[sizes["image_size"]] * 2], "torch_dtype": "float32"}
+    (directory / "config.json").write_text(json.dumps(source, indent=2))
+    return directory, LLaVE(model, target_processor(tokenizer, config))

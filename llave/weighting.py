@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .demo import DEMO_RESULTS, DemoSettings, initial_model, run_demo
-from .eval import write_json_atomic, write_text_atomic
+from .demo import DEMO_RESULTS, DemoSettings, initial_model, loss_overrides, run_demo
+from .core import compare_seeds, write_json_atomic, write_text_atomic
 from .loss import negative_gradient_share, similarity
 from .train import PROFILE_KEYS, batch_profile, prepare_side
 
@@ -242,7 +242,7 @@ def score_matrix(results: dict, names: list[str], column: str = "Overall") -> np
 
 def sweep_alphas(sweep: dict) -> dict[str, float]:
     "`{name: alpha}` of a sweep's `results.json` content (its settings' losses), in sweep order."
-    return {name: float(alpha) for name, alpha in sweep["settings"]["losses"].items()}
+    return {name: loss_overrides(spec)["alpha"] for name, spec in sweep["settings"]["losses"].items()}
 
 # %% ../nbs/11_weighting.ipynb #4be9fcbc
 def plot_alpha_sweep(sweep: dict, columns: tuple = ("Overall", "Classification", "VQA", "Retrieval", "Grounding")) -> "plt.Figure":
@@ -266,14 +266,8 @@ def plot_alpha_sweep(sweep: dict, columns: tuple = ("Overall", "Classification",
 
 # %% ../nbs/11_weighting.ipynb #96abc6c9
 def compare_to_baseline(scores: np.ndarray, index: int, baseline: int = 0) -> str:
-    "A phrase comparing column `index` of `scores` `[seeds, names]` with column `baseline`, paired by seed."
-    differences = scores[:, index] - scores[:, baseline]
-    phrase = f"{differences.mean():+.1f} points, higher in {(differences > 0).sum()}/{len(differences)} seed(s)"
-    if len(differences) < 2:
-        return phrase + " (one seed: no spread to compare with)"
-    spread = differences.std(ddof=1)
-    size = "larger" if abs(differences.mean()) > spread else "not larger"
-    return phrase + f"; the mean difference is {size} than the seeds' spread of differences ({spread:.1f})"
+    "Column `index` of `scores` `[seeds, names]` against column `baseline`, paired by seed, by the project's one rule."
+    return compare_seeds(scores[:, index] - scores[:, baseline])["text"]
 
 def alpha_verdict(sweep: dict, column: str = "Overall") -> str:
     "Sentences on `column`: the best alpha by mean, and every alpha against alpha 0."
@@ -327,9 +321,11 @@ def negatives_settings(settings: DemoSettings, batch_size: int, chunk_size: int 
 # %% ../nbs/11_weighting.ipynb #e2e46792
 def negatives_sweep(out: str | Path, batch_sizes: tuple = (8, 16, 32, 128), seeds: int = 3,
                     settings: DemoSettings | None = None, chunk_size: int | None = 32, budget: str = "pairs",
-                    log=print) -> dict:
-    "Run the demo's losses at each batch size (`out/batch{b}`); write `out/negatives.json`; returns `{b: {seed: {loss: result}}}`."
-    out, settings = Path(out), dataclasses.replace(settings or DemoSettings(video=False), seeds=seeds)
+                    losses: tuple = ("InfoNCE", "LLaVE"), log=print) -> dict:
+    "Run `losses` of the demo at each batch size (`out/batch{b}`); write `out/negatives.json`; returns `{b: {seed: {loss: result}}}`."
+    settings = settings or DemoSettings(video=False)
+    settings = dataclasses.replace(settings, seeds=seeds, losses={name: settings.losses[name] for name in losses})
+    out = Path(out)
     parts = {size: negatives_settings(settings, size, chunk_size, budget) for size in batch_sizes}
     from llave.minimmeb import ensure_mini
     root, results = ensure_mini(), {}

@@ -9,7 +9,8 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from llave.convert import (KEY_MAPPING, convert_checkpoint, grid_pinpoints, rename_key, tiny_source_checkpoint)
+from llave.convert import KEY_MAPPING, convert_checkpoint, grid_pinpoints, rename_key
+from llave.testing import tiny_source_checkpoint
 from llave.model import LLaVE
 
 TEXTS = ["<image>\na red circle", "a blue square", "<image>\nRepresent the given image.", "x"]

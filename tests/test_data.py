@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from llave.data import (DataError, EvalRow, ModalityBatchSampler, TrainPair, dataset_task, format_text,
+from llave.core import dataset_task
+from llave.data import (DataError, EvalRow, ModalityBatchSampler, TrainPair, format_text,
                         load_eval_dataset, load_image, load_train_pairs)
 from llave.minimmeb import MINI_TRAIN_SUBSETS, MiniConfig, build_mini, mini_eval_dataset, mini_train_pairs
 

@@ -16,7 +16,8 @@ from PIL import Image
 
 from llave.cli import build_parser
 from llave.data import EvalRow, format_text
-from llave.eval import (EvalInputError, HashingEncoder, collect_items, correct_at_1, evaluate_datasets,
+from llave.testing import HashingEncoder
+from llave.eval import (EvalInputError, collect_items, correct_at_1, evaluate_datasets,
                         evaluate_mmeb, mmeb_summary, precision_at_1, read_scores)
 
 

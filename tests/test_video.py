@@ -14,7 +14,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from llave import video
 from llave.cli import build_parser
 from llave.model import video_token_count
-from llave.video import (TEXT_PROMPT, VIDEO_PROMPT, VideoDecodeError, decode_video, gold_ranks, load_msrvtt, load_msvd,
+from llave.core import CAPTION_PROMPT, VIDEO_PROMPT
+from llave.video import (VideoDecodeError, decode_video, gold_ranks, load_msrvtt, load_msvd,
                          load_video_set, make_video_set, multi_caption_metrics, probe_video, read_caption_pickle,
                          retrieval_metrics, sample_frame_indices, video_to_text_scores, write_video)
 
@@ -327,7 +328,7 @@ class LevelModel:
         return torch.stack([angles.cos(), angles.sin()], dim=1)
 
     def encode(self, texts=None, batch_size=32, normalize=True, show_progress=True):
-        prefix = TEXT_PROMPT.format(caption="")
+        prefix = CAPTION_PROMPT.format(caption="")
         assert all(t.startswith(prefix) for t in texts)
         return self.embed([float(t[len(prefix):].split()[1]) for t in texts])
 
@@ -436,7 +437,7 @@ def test_tiny_model_evaluation_matches_manual_similarity(tiny_model_dir, mini_ro
     result = video.evaluate_video_retrieval(llave_model, videos, batch_size=8)
     clips = [decode_video(path) for path in videos.video_paths]
     video_embeddings = llave_model.encode_video(clips, texts=[VIDEO_PROMPT] * len(clips), show_progress=False)
-    text_embeddings = llave_model.encode(texts=[TEXT_PROMPT.format(caption=c) for c in videos.captions], show_progress=False)
+    text_embeddings = llave_model.encode(texts=[CAPTION_PROMPT.format(caption=c) for c in videos.captions], show_progress=False)
     expected = multi_caption_metrics(text_embeddings @ video_embeddings.T, videos.caption_video)
     for direction in ("text_to_video", "video_to_text"):
         assert result[direction] == pytest.approx(expected[direction])
