@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 # %% auto #0
-__all__ = ['check_embeddings', 'similarity', 'info_nce', 'HardnessLogits', 'weighted_logits', 'hardness_weighted_nce',
-           'negative_gradient_share', 'focal_logits', 'focal_info_nce', 'GatherWithGradient', 'gather_with_gradient',
-           'distributed_info', 'ContrastiveLoss']
+__all__ = ['check_embeddings', 'similarity', 'matched_pairs_loss', 'info_nce', 'HardnessLogits', 'weighted_logits',
+           'hardness_weighted_nce', 'negative_gradient_share', 'focal_logits', 'focal_info_nce', 'GatherWithGradient',
+           'gather_with_gradient', 'distributed_info', 'ContrastiveLoss']
 
 # %% ../nbs/01_loss.ipynb #cbb134fa
 def check_embeddings(q: torch.Tensor, t: torch.Tensor) -> None:
@@ -37,15 +37,19 @@ def similarity(q: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return F.normalize(q.to(dtype), dim=-1) @ F.normalize(t.to(dtype), dim=-1).T
 
 # %% ../nbs/01_loss.ipynb #f832cc0e
-def info_nce(q: torch.Tensor, t: torch.Tensor, tau: float = 0.02, symmetric: bool = True) -> torch.Tensor:
-    "InfoNCE of matching rows of `q` `[n, d]` and `t` `[n, d]` (in-batch negatives); a scalar."
+def matched_pairs_loss(q: torch.Tensor, t: torch.Tensor, make_logits, symmetric: bool = True) -> torch.Tensor:
+    "Cross-entropy of matching rows of `q` `[n, d]` and `t` `[n, d]`, with logits `make_logits(s, labels)` of the similarities."
     check_embeddings(q, t)
-    logits = similarity(q, t) / tau
     labels = torch.arange(len(q), device=q.device)
+    logits = make_logits(similarity(q, t), labels)
     loss = F.cross_entropy(logits, labels)
-    if symmetric:
+    if symmetric:       # positives on the diagonal: the target->query logits are the transpose
         loss = (loss + F.cross_entropy(logits.T, labels)) / 2
     return loss
+
+def info_nce(q: torch.Tensor, t: torch.Tensor, tau: float = 0.02, symmetric: bool = True) -> torch.Tensor:
+    "InfoNCE of matching rows of `q` `[n, d]` and `t` `[n, d]` (in-batch negatives); a scalar."
+    return matched_pairs_loss(q, t, lambda s, labels: s / tau, symmetric)
 
 # %% ../nbs/01_loss.ipynb #2a43e295
 class HardnessLogits(torch.autograd.Function):
@@ -74,14 +78,7 @@ def hardness_weighted_nce(
     q: torch.Tensor, t: torch.Tensor, tau: float = 0.02, alpha: float = 9.0, symmetric: bool = True
 ) -> torch.Tensor:
     "LLaVE's loss (Eq. 5) of matching rows of `q` `[n, d]` and `t` `[n, d]`; `alpha=0` is InfoNCE; a scalar."
-    check_embeddings(q, t)
-    s = similarity(q, t)
-    labels = torch.arange(len(q), device=q.device)
-    logits = weighted_logits(s, labels, tau, alpha)
-    loss = F.cross_entropy(logits, labels)
-    if symmetric:       # the positives are on the diagonal, so sᵀ's logits are the transpose of s's
-        loss = (loss + F.cross_entropy(logits.T, labels)) / 2
-    return loss
+    return matched_pairs_loss(q, t, lambda s, labels: weighted_logits(s, labels, tau, alpha), symmetric)
 
 # %% ../nbs/01_loss.ipynb #e3c3533d
 def negative_gradient_share(s: torch.Tensor, tau: float = 0.02, alpha: float = 9.0) -> torch.Tensor:
@@ -102,13 +99,7 @@ def focal_info_nce(
     q: torch.Tensor, t: torch.Tensor, tau: float = 0.02, margin: float = 0.3, symmetric: bool = True
 ) -> torch.Tensor:
     "Focal-InfoNCE (Hou and Li, 2023) of matching rows of `q` `[n, d]` and `t` `[n, d]`; a scalar."
-    check_embeddings(q, t)
-    s = similarity(q, t)
-    labels = torch.arange(len(q), device=q.device)
-    loss = F.cross_entropy(focal_logits(s, labels, tau, margin), labels)
-    if symmetric:
-        loss = (loss + F.cross_entropy(focal_logits(s.T, labels, tau, margin), labels)) / 2
-    return loss
+    return matched_pairs_loss(q, t, lambda s, labels: focal_logits(s, labels, tau, margin), symmetric)
 
 # %% ../nbs/01_loss.ipynb #2264c978
 class GatherWithGradient(torch.autograd.Function):
