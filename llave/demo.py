@@ -21,7 +21,7 @@ import llave
 
 from .eval import candidate_scores, candidate_similarities, collect_items, correct_at_1, encode_items, mmeb_summary
 from .core import SUMMARY_COLUMNS, compare_seeds, write_json_atomic, write_text_atomic
-from .minimmeb import MINI_EVAL_DATASETS, ensure_mini, mini_eval_dataset, mini_train_pairs
+from .minimmeb import MINI_EVAL_DATASETS, MiniConfig, ensure_mini, mini_eval_dataset, mini_train_pairs
 from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
 from .train import CONFIG_DIRECTORY, checkpoint_directories, load_config, train
 from .video import evaluate_video_retrieval, load_video_set
@@ -174,6 +174,7 @@ def plot_summary(results: dict, path: Path) -> Path:
         values = [column_values(results, loss, lambda r, c=c: r["summary"][c]) for c in SUMMARY_COLUMNS]
         axis.bar(np.arange(len(SUMMARY_COLUMNS)) + index * width, [v.mean() for v in values], width,
                  yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in values], capsize=3, label=loss)
+    axis.axhline(100 / MiniConfig().candidates, color="0.4", linestyle="--", linewidth=0.8, label="chance")
     axis.set_xticks(np.arange(len(SUMMARY_COLUMNS)) + width * (len(losses) - 1) / 2, SUMMARY_COLUMNS)
     axis.set(ylabel="P@1 (%)", title=f"MMEB-mini, tiny LLaVA-OV, {len(results)} seed(s)")
     axis.legend()

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .demo import DEMO_RESULTS, DemoSettings, initial_model, loss_overrides, run_demo
+from .minimmeb import MiniConfig
 from .core import compare_seeds, write_json_atomic, write_text_atomic
 from .loss import negative_gradient_share, similarity
 from .train import PROFILE_KEYS, batch_profile, prepare_side
@@ -257,6 +258,7 @@ def plot_alpha_sweep(sweep: dict, columns: tuple = ("Overall", "Classification",
             axis.plot(positions, row, ".", color="grey", alpha=0.4)
         axis.errorbar(positions, scores.mean(0), yerr=scores.std(0, ddof=1) if len(scores) > 1 else None,
                       marker="o", capsize=3)
+        axis.axhline(100 / MiniConfig().candidates, color="0.6", linestyle="--", linewidth=0.8, label="chance")
         axis.set_xticks(positions, [f"{a:g}" for a in alphas.values()])
         axis.set(xlabel="alpha", title=column)
     axes[0][0].set_ylabel("P@1 (%)")
@@ -363,6 +365,7 @@ def plot_negatives(sweep: dict, column: str = "Overall") -> "plt.Figure":
         axis.set_xscale("log", base=2)
         axis.set_xticks([int(s) for s in sizes], [str(s) for s in sizes])
         axis.set(xlabel="batch size (negatives + 1)")
+    left.axhline(100 / MiniConfig().candidates, color="0.6", linestyle="--", linewidth=0.8, label="chance")
     left.set(ylabel=f"{column} P@1 (%)", title=f"MMEB-mini, budget: same {sweep.get('budget', '?')}")
     left.legend()
     figure.tight_layout()
