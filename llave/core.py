@@ -5,6 +5,7 @@
 # %% ../nbs/02_core.ipynb #a8ba402c
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -17,7 +18,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['SYSTEM_PROMPT', 'IMAGE_TOKEN', 'VIDEO_TOKEN', 'VIDEO_PROMPT', 'CAPTION_PROMPT', 'PROMPT_END', 'REFERENCE',
            'SUMMARY_COLUMNS', 'MINI_TASKS', 'llave_prompt', 'reference', 'benchmark_tasks', 'dataset_task',
-           'write_bytes_atomic', 'write_text_atomic', 'write_json_atomic', 'atomic_directory', 'compare_seeds']
+           'write_bytes_atomic', 'file_sha256', 'write_text_atomic', 'write_json_atomic', 'atomic_directory',
+           'compare_seeds']
 
 # %% ../nbs/02_core.ipynb #d524490a
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -78,6 +80,10 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+def file_sha256(path: str | Path) -> str:
+    "The SHA-256 (hex) of the file at `path`."
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
     "Write `text` (UTF-8) to `path` atomically."

@@ -23,7 +23,7 @@ from .eval import candidate_scores, candidate_similarities, collect_items, corre
 from .core import SUMMARY_COLUMNS, compare_seeds, write_json_atomic, write_text_atomic
 from .minimmeb import MINI_EVAL_DATASETS, MiniConfig, ensure_mini, mini_eval_dataset, mini_train_pairs
 from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
-from .train import CONFIG_DIRECTORY, checkpoint_directories, load_config, train
+from .train import CONFIG_DIRECTORY, checkpoint_directories, copy_model, load_config, train
 from .video import evaluate_video_retrieval, load_video_set
 
 # %% auto #0
@@ -238,9 +238,7 @@ def export_results(run_dir: str | Path, destination: str | Path, model_seed: int
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(log, target)
     for checkpoint in run_dir.glob(f"seed{model_seed}/*/checkpoint-*"):
-        target = destination / "models" / checkpoint.parent.name
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(checkpoint, target, ignore=shutil.ignore_patterns("optimizer.pt", "random_state_*", "trainer_state.json"))
+        copy_model(checkpoint, destination / "models" / checkpoint.parent.name)
     return destination
 
 # %% ../nbs/09_demo.ipynb #1feeb4c6

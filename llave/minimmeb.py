@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .core import MINI_TASKS, write_bytes_atomic
+from .core import MINI_TASKS, file_sha256, write_bytes_atomic
 from .data import load_eval_dataset, load_train_pairs
 
 # %% auto #0
@@ -444,8 +444,6 @@ def build_videos(root: Path, config: MiniConfig, rng: random.Random):
     write_bytes_atomic(vd/"raw-captions.pkl", pickle.dumps(captions, protocol=4))
 
 # %% ../nbs/04_minimmeb.ipynb #eba51033
-def _sha256(path: Path) -> str: return hashlib.sha256(path.read_bytes()).hexdigest()
-
 def _part(relative: str) -> str:
     bits = relative.split("/")
     return "/".join(bits[:3]) if bits[0] in ("images", "video") else relative
@@ -453,7 +451,7 @@ def _part(relative: str) -> str:
 def checksums(root: Path) -> dict:
     "Per-file SHA-256, per-part digests, overall digest, file count and bytes of a build under `root`."
     root = Path(root)
-    files = {p.relative_to(root).as_posix(): _sha256(p) for p in sorted(root.rglob("*"))
+    files = {p.relative_to(root).as_posix(): file_sha256(p) for p in sorted(root.rglob("*"))
              if p.is_file() and p.name != "manifest.json"}
     parts: dict[str, hashlib._Hash] = {}
     for relative, digest in files.items(): parts.setdefault(_part(relative), hashlib.sha256()).update(f"{relative} {digest}\n".encode())

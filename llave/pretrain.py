@@ -6,11 +6,8 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import math
 import random
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +17,15 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 import llave
-from .model import SYSTEM_PROMPT, LLaVE, llave_prompt, load_rgb, load_tiny_sizes, tiny_llava_onevision
-from .train import (CONFIG_DIRECTORY, checkpoint_directories, clip_gradients, config_from_dict, cosine_schedule,
-                         load_training_state, save_checkpoint)
+from .core import SYSTEM_PROMPT, file_sha256, llave_prompt, write_json_atomic
+from .model import LLaVE, load_rgb, load_tiny_sizes, tiny_llava_onevision
+from .train import (CONFIG_DIRECTORY, checkpoint_directories, clip_gradients, config_from_dict, copy_model,
+                         cosine_schedule, load_training_state, parse_overrides, save_checkpoint)
 
 # %% auto #0
 __all__ = ['CROP_INSTRUCTION', 'ANSWER_PLACES', 'PRETRAINED', 'PRETRAIN_COMMAND', 'GenerativeExample', 'generative_examples',
            'chat_text', 'generative_batch', 'generative_loss', 'PretrainConfig', 'example_order', 'initial_model',
-           'pretrain', 'describe', 'sha256', 'export_pretrained', 'pretrained_model', 'run_pretrain', 'register_cli']
+           'pretrain', 'describe', 'export_pretrained', 'pretrained_model', 'run_pretrain', 'register_cli']
 
 # %% ../nbs/05c_pretrain.ipynb #dcc291da
 @dataclass
@@ -58,8 +56,8 @@ def chat_text(example: GenerativeExample, place: str = "assistant", system: str 
         return llave_prompt(example.instruction, system) + f"{example.answer}<|im_end|>\n"
     if place != "assistant":
         raise ValueError(f"place must be one of {ANSWER_PLACES}, got {place!r}")
-    return (f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{example.instruction}<|im_end|>\n"
-            f"<|im_start|>assistant\n{example.answer}<|im_end|>\n")
+    turns = llave_prompt(example.instruction, system).removesuffix("\n<|im_end|>\n")   # up to "<|im_start|>assistant\n"
+    return turns + f"{example.answer}<|im_end|>\n"
 
 def generative_batch(model: LLaVE, examples: list[GenerativeExample], places=None) -> dict:
     "Processor batch of `examples` (answers at `places[i]`, default the assistant's turn) with `labels` `[b, l]`: the answer's ids, -100 elsewhere."
@@ -142,7 +140,7 @@ def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
     scheduler = cosine_schedule(optimizer, config.warmup_steps, config.steps)
     start = load_training_state(checkpoints[-1], optimizer, scheduler) if resume else 0
     output.mkdir(parents=True, exist_ok=True)
-    (output / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+    write_json_atomic(output / "config.json", dataclasses.asdict(config))
     stats, started = {}, time.perf_counter()
     for step in tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not config.show_progress):
         indices = example_order(len(examples), config.batch_size, step, config.seed)
@@ -175,21 +173,17 @@ def describe(model: LLaVE, image, instruction: str = "<image>\nFind an image cap
 PRETRAINED = Path(llave.__file__).resolve().parent / "pretrained" / "tiny-mmeb-mini"
 PRETRAIN_COMMAND = "llave pretrain output_dir=runs/pretrain"
 
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 def export_pretrained(run_dir: str | Path, destination: str | Path = PRETRAINED, command: str = PRETRAIN_COMMAND) -> Path:
     "Copy a finished pretraining run's final model to `destination` with `pretrain.json` (command, config, loss curve, SHA-256)."
-    run_dir, destination = Path(run_dir), Path(destination)
+    run_dir = Path(run_dir)
     final = checkpoint_directories(run_dir)[-1]
-    shutil.rmtree(destination, ignore_errors=True)
-    shutil.copytree(final, destination, ignore=shutil.ignore_patterns("optimizer.pt", "random_state_*", "trainer_state.json"))
+    destination = copy_model(final, destination)
     log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     record = {"command": command, "config": json.loads((run_dir / "config.json").read_text()), "step": int(final.name.split("-")[1]),
-              "sha256": {"model.safetensors": sha256(destination / "model.safetensors")},
+              "sha256": {"model.safetensors": file_sha256(destination / "model.safetensors")},
               "loss": [[entry["step"], round(entry["loss"], 4)] for entry in log],
               "seconds": round(log[-1]["seconds"], 1)}
-    (destination / "pretrain.json").write_text(json.dumps(record, indent=1))
+    write_json_atomic(destination / "pretrain.json", record)
     return destination
 
 def pretrained_model(path: str | Path = PRETRAINED) -> Path:
@@ -199,7 +193,7 @@ def pretrained_model(path: str | Path = PRETRAINED) -> Path:
         raise FileNotFoundError(f"{path}: no pretrained model here (no pretrain.json); make one with "
                                 f"`{PRETRAIN_COMMAND}` and `llave.pretrain.export_pretrained`")
     record = json.loads((path / "pretrain.json").read_text())
-    actual = sha256(path / "model.safetensors")
+    actual = file_sha256(path / "model.safetensors")
     if actual != record["sha256"]["model.safetensors"]:
         raise ValueError(f"{path / 'model.safetensors'}: SHA-256 {actual} differs from pretrain.json's; rebuild with `{record['command']}`")
     return path
@@ -207,13 +201,7 @@ def pretrained_model(path: str | Path = PRETRAINED) -> Path:
 # %% ../nbs/05c_pretrain.ipynb #b13d75dd
 def run_pretrain(args) -> int:
     "`llave pretrain`."
-    values = {}
-    for override in args.overrides:
-        key, separator, value = override.partition("=")
-        if not separator:
-            raise ValueError(f"override {override!r} is not key=value")
-        values[key.strip()] = value.strip()
-    config = config_from_dict(values, PretrainConfig())
+    config = config_from_dict(parse_overrides(args.overrides), PretrainConfig())
     stats = pretrain(config, resume=args.resume)
     print(json.dumps(stats))
     return 0

@@ -31,11 +31,12 @@ from .loss import ContrastiveLoss, distributed_info, negative_gradient_share, si
 from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
 
 # %% auto #0
-__all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'TrainConfig', 'config_from_dict', 'find_config', 'load_config', 'cosine_schedule',
-           'setup_distributed', 'use_bf16', 'load_pairs', 'local_batch', 'load_model', 'PairEncoder', 'prepare_side',
-           'random_state', 'set_random_state', 'gradcache_step', 'sync_context', 'plain_step', 'checkpoint_directories',
-           'save_checkpoint', 'load_training_state', 'NonFiniteLossError', 'clip_gradients', 'make_loss', 'wrap_model',
-           'batch_profile', 'train_step', 'train', 'log_metrics', 'sharded_states', 'run_train', 'register_cli']
+__all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'TrainConfig', 'config_from_dict', 'find_config', 'load_config', 'parse_overrides',
+           'cosine_schedule', 'setup_distributed', 'use_bf16', 'load_pairs', 'local_batch', 'load_model', 'PairEncoder',
+           'prepare_side', 'random_state', 'set_random_state', 'gradcache_step', 'sync_context', 'plain_step',
+           'checkpoint_directories', 'copy_model', 'save_checkpoint', 'load_training_state', 'NonFiniteLossError',
+           'clip_gradients', 'make_loss', 'wrap_model', 'batch_profile', 'train_step', 'train', 'log_metrics',
+           'sharded_states', 'run_train', 'register_cli']
 
 # %% ../nbs/06_train.ipynb #ff658022
 @dataclass
@@ -140,13 +141,17 @@ def load_config(name_or_path: str | Path, overrides: list[str] = ()) -> TrainCon
         config = config_from_dict(values)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
+    return config_from_dict(parse_overrides(overrides), config)
+
+def parse_overrides(overrides: list[str]) -> dict[str, str]:
+    "`{key: value}` of command-line `key=value` overrides."
     pairs = {}
     for override in overrides:
         key, separator, value = override.partition("=")
         if not separator:
             raise ValueError(f"override {override!r} is not key=value")
         pairs[key.strip()] = value.strip()
-    return config_from_dict(pairs, config)
+    return pairs
 
 # %% ../nbs/06_train.ipynb #444a1bb2
 def cosine_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
@@ -292,6 +297,13 @@ def plain_step(encoder: nn.Module, loss_fn, query_batch: dict, target_batch: dic
 def checkpoint_directories(output_dir: str | Path) -> list[Path]:
     "Complete checkpoints under `output_dir`, oldest first."
     return sorted(Path(output_dir).glob("checkpoint-[0-9]*"), key=lambda p: int(p.name.split("-")[1]))
+
+def copy_model(checkpoint: str | Path, destination: str | Path) -> Path:
+    "Copy the model of `checkpoint` (weights, config, processor; no optimizer or random state) to `destination`, replacing it."
+    destination = Path(destination)
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(checkpoint, destination, ignore=shutil.ignore_patterns("optimizer.pt", "random_state_*", "trainer_state.json"))
+    return destination
 
 def save_checkpoint(output_dir: str | Path, step: int, model: LLaVE, optimizer, scheduler, config: TrainConfig,
                     rank: int = 0, full_state: dict | None = None, optimizer_state: dict | None = None) -> Path:
