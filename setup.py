@@ -26,7 +26,7 @@ setuptools.setup(
     python_requires=">=" + settings["min_python"],
     packages=setuptools.find_packages(include=["llave", "llave.*"]),
     include_package_data=True,
-    package_data={"llave": ["configs/*.toml", "reference/*.json"]},
+    package_data={"llave": ["configs/*.toml", "reference/*.json", "pretrained/*/*"]},
     install_requires=_requirements("requirements"),
     extras_require={"dev": _requirements("dev_requirements")},
     entry_points={

@@ -21,7 +21,7 @@ from .model import VIDEO_NEWLINES, QWEN_CHAT_TEMPLATE, grid_pinpoints
 __all__ = ['KEY_MAPPING', 'KNOWN_VISION_HEADS', 'QWEN2_KEYS', 'SOURCE_FIELDS', 'CHECKED_FIELDS', 'TRAINING_FIELDS',
            'NEWLINE_HINT', 'rename_key', 'vision_input_size', 'vision_config_from_weights', 'check_source_config',
            'target_config', 'source_tokenizer', 'grow_embeddings', 'target_processor', 'check_weights', 'write_weights',
-           'read_source_weights', 'convert_checkpoint', 'run_convert', 'register_cli']
+           'read_source_weights', 'convert_checkpoint', 'convert_weights', 'run_convert', 'register_cli']
 
 # %% ../nbs/05b_convert.ipynb #67d9bbdc
 KEY_MAPPING = [
@@ -229,9 +229,15 @@ def convert_checkpoint(src, dst, *, vision_heads: int | None = None, image_size:
     if not (src / "config.json").is_file():
         raise FileNotFoundError(f"{src}: no config.json (expected a LLaVA-NeXT llava_qwen checkpoint directory)")
     source = json.loads((src / "config.json").read_text())
-    check_source_config(source, src / "config.json")
-    tokenizer = source_tokenizer(src)
-    weights = grow_embeddings(read_source_weights(src), len(tokenizer))
+    check_source_config(source, src / "config.json")             # refuse before reading gigabytes of weights
+    return convert_weights(source, read_source_weights(src), source_tokenizer(src), dst,
+                           vision_heads=vision_heads, image_size=image_size, origin=src / "config.json")
+
+def convert_weights(source: dict, weights: dict, tokenizer, dst, *, vision_heads: int | None = None,
+                    image_size: int | None = None, origin="config.json") -> Path:
+    "The conversion itself, in memory: a source `config.json` dict, its weights (target names), its tokenizer -> `dst`."
+    check_source_config(source, origin)
+    weights = grow_embeddings(dict(weights), len(tokenizer))          # the caller's dict is left as it was
     config = target_config(source, weights, tokenizer, vision_heads, image_size)
     check_weights(weights, config)
     dtype = next(iter(weights.values())).dtype

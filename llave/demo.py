@@ -20,19 +20,25 @@ import torch.nn.functional as F
 import llave
 
 from .eval import candidate_scores, candidate_similarities, collect_items, correct_at_1, encode_items, mmeb_summary
-from .core import SUMMARY_COLUMNS, compare_seeds, write_json_atomic, write_text_atomic
+from .core import SUMMARY_COLUMNS, compare_seeds, dataset_task, write_json_atomic, write_text_atomic
 from .minimmeb import MINI_EVAL_DATASETS, MiniConfig, ensure_mini, mini_eval_dataset, mini_train_pairs
 from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
+from .pretrain import PretrainConfig, pretrain, pretrained_model
 from .train import CONFIG_DIRECTORY, checkpoint_directories, copy_model, load_config, train
 from .video import evaluate_video_retrieval, load_video_set
 
 # %% auto #0
-__all__ = ['DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COLUMNS', 'DEMO_RESULTS', 'loss_overrides', 'DemoSettings', 'initial_model',
-           'train_run', 'mini_datasets', 'similarity_profile', 'evaluate_run', 'column_values', 'mean_std',
-           'comparison_table', 'similarity_table', 'plot_summary', 'run_demo', 'write_report', 'export_results',
-           'run_demo_command', 'register_cli']
+__all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COLUMNS', 'CHANCE', 'TARGETS', 'RESUMABLE',
+           'DEMO_RESULTS', 'loss_overrides', 'DemoSettings', 'initial_model', 'pretrain_here', 'train_run',
+           'mini_datasets', 'similarity_profile', 'random_pair_similarity', 'evaluate_run', 'column_values', 'mean_std',
+           'comparison_table', 'similarity_table', 'targets_table', 'plot_summary', 'check_settings', 'run_demo',
+           'write_report', 'export_results', 'demo_settings', 'run_demo_command', 'register_cli']
 
 # %% ../nbs/09_demo.ipynb #6c1d4929
+DEMO_STARTS = ("pretrained", "pretrain", "random")
+START_TEXT = {"pretrained": "the shipped pretrained tiny LLaVA-OV (vision tower frozen)",
+              "pretrain": "a tiny LLaVA-OV pretrained in this run (vision tower frozen)",
+              "random": "random weights, one model per seed (vision tower trained)"}
 DEMO_LOSSES = {"InfoNCE": {"alpha": 0.0}, "LLaVE": {"alpha": 9.0},
                "Focal-InfoNCE": {"loss": "focal", "alpha": 0.0, "focal_margin": 0.3}}    # the paper's Table 3 ablation
 LOSS_FIELDS = ("alpha", "loss", "focal_margin")
@@ -47,17 +53,19 @@ def loss_overrides(spec) -> dict:
 
 @dataclass
 class DemoSettings:
-    "What `llave demo` runs. The defaults take about 40 minutes on 2 CPU cores; `quick()` about 2."
+    "What `llave demo` runs. The defaults take about an hour on 2 CPU cores; `quick()` about 2 minutes."
+    start: str = "pretrained"         # one of DEMO_STARTS: where every run starts (see `initial_model`)
     seeds: int = 3
-    steps: int = 450                  # training steps per run (batch `batch_size`)
+    steps: int = 1000                 # optimizer updates per run, each of `batch_size` × `gradient_accumulation_steps` pairs
     batch_size: int = 32
     learning_rate: float = 3e-4
     warmup_steps: int = 30
     tau: float = 0.02
     losses: dict = field(default_factory=lambda: dict(DEMO_LOSSES))   # name -> alpha, or -> training fields
-    eval_rows: int | None = None      # queries per MMEB-mini dataset (None: all 1000)
+    eval_rows: int | None = 500       # queries per MMEB-mini dataset (None: all 1000)
     video: bool = True
     gradcache_chunk_size: int | None = None
+    gradient_accumulation_steps: int = 1   # micro-batches of `batch_size` per update (each its own negatives)
     show_progress: bool = True
 
     @classmethod
@@ -66,14 +74,28 @@ class DemoSettings:
         return cls(**{"seeds": 1, "steps": 120, "eval_rows": 200, **changes})
 
 # %% ../nbs/09_demo.ipynb #bb832541
-def initial_model(out: Path, root: Path, seed: int) -> Path:
-    "The seed's random tiny LLaVA-OV (tokenizer trained on MMEB-mini's texts), built once."
+def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained") -> Path:
+    "Where the seed's runs start: the shipped pretrained model, one pretrained under `out` (`pretrain`), or a random one."
+    if start == "pretrained":       # llave/pretrained/tiny-mmeb-mini, its SHA-256 checked
+        return pretrained_model()
+    if start == "pretrain":         # rebuild that checkpoint (`llave demo --from-scratch`): one for all seeds
+        return pretrain_here(out / "pretrain")
+    if start != "random":
+        raise ValueError(f"start must be one of {DEMO_STARTS}, got {start!r}")
     path = out / f"seed{seed}" / "initial-model"
     if not path.exists():
         pairs = mini_train_pairs(root)
         corpus = [text for pair in pairs for text in (pair.query_text, pair.target_text)]
         tiny_llava_onevision(path, corpus=corpus, seed=seed, **load_tiny_sizes(CONFIG_DIRECTORY / "tiny_model.toml"))
     return path
+
+def pretrain_here(run: Path, config: PretrainConfig | None = None) -> Path:
+    "Run `config` (default: `llave pretrain`'s recipe) in `run`, resuming an interrupted run; its final checkpoint."
+    config = dataclasses.replace(config or PretrainConfig(show_progress=False), output_dir=str(run))
+    final = run / f"checkpoint-{config.steps}"
+    if not final.exists():
+        pretrain(config, resume=bool(checkpoint_directories(run)))
+    return final
 
 def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoSettings) -> Path:
     "Train one (seed, loss) run unless its final checkpoint exists; returns that checkpoint."
@@ -85,7 +107,9 @@ def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoS
                  f"max_steps={settings.steps}", f"batch_size={settings.batch_size}",
                  f"learning_rate={settings.learning_rate}", f"warmup_ratio={settings.warmup_steps / settings.steps}",
                  f"save_every={settings.steps}", "keep_last=1", f"show_progress={settings.show_progress}",
-                 f"gradcache_chunk_size={settings.gradcache_chunk_size}"]
+                 f"gradcache_chunk_size={settings.gradcache_chunk_size}",
+                 f"gradient_accumulation_steps={settings.gradient_accumulation_steps}",
+                 f"freeze_vision={settings.start != 'random'}"]    # a pretrained tower stays frozen, as in the paper
     overrides += [f"{key}={value}" for key, value in loss_overrides(loss).items()]
     train(load_config("tiny", overrides))
     return run / f"checkpoint-{settings.steps}"
@@ -103,6 +127,16 @@ def similarity_profile(scores: torch.Tensor, k: int = 3) -> dict:
             "gap": (positive - hard.mean(1)).mean().item(), "hardest_gap": (positive - hard[:, 0]).mean().item(),
             "positive_above_hardest": (positive > hard[:, 0]).double().mean().item() * 100}
 
+def random_pair_similarity(embeddings: torch.Tensor, queries: torch.Tensor, golds: torch.Tensor, seed: int = 0) -> float:
+    "Mean cosine of each query with the gold of another query (a seeded cyclic shift), pairs sharing their gold left out."
+    if len(queries) < 2:
+        raise ValueError(f"a random pair needs at least 2 queries, got {len(queries)}")
+    shift = int(torch.randint(1, len(queries), (1,), generator=torch.Generator().manual_seed(seed)))
+    other = golds.roll(shift)                              # query i meets the gold of query i - shift
+    keep = other != golds                                  # a shared gold (same label or answer) is not a random pair
+    vectors = F.normalize(embeddings.float(), dim=-1)
+    return (vectors[queries[keep]] * vectors[other[keep]]).sum(-1).mean().item()
+
 # %% ../nbs/09_demo.ipynb #c637ea04
 def evaluate_run(checkpoint: Path, root: Path, datasets: dict, settings: DemoSettings) -> dict:
     "P@1 per dataset, the MMEB summary, the similarity profile per dataset and (optionally) video retrieval."
@@ -115,6 +149,7 @@ def evaluate_run(checkpoint: Path, root: Path, datasets: dict, settings: DemoSet
         similarities = candidate_scores(embeddings, queries, candidates)
         scores[name] = 100 * correct_at_1(similarities).float().mean().item()
         profiles[name] = similarity_profile(similarities)
+        profiles[name]["random"] = random_pair_similarity(embeddings, queries, candidates[:, 0])
     result = {"mmeb": scores, "summary": mmeb_summary(scores, warn=False), "similarity": profiles}
     if settings.video:
         result["video"] = {name: evaluate_video_retrieval(model, load_video_set(name, mini_root=root))
@@ -163,6 +198,26 @@ def similarity_table(results: dict) -> str:
             lines.append(f"| {name} | {loss} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
     return "\n".join(lines)
 
+CHANCE = 100 / MiniConfig().candidates  # P@1 (%) of a random ranking of a query's 9 candidates
+TARGETS = {"dataset": 3 * CHANCE, "IND": 50.0, "separation": 0.3}
+
+def targets_table(results: dict) -> str:
+    "Each loss against the demo's targets (means over seeds): every IND dataset >= 3x chance, IND mean, positive - random pair."
+    losses = list(next(iter(results.values())))
+    names = [n for n in next(iter(results.values()))[losses[0]]["mmeb"] if dataset_task(n)[1] == "IND"]
+    mark = lambda value, target, digits: f"{value:.{digits}f} {'✓' if value >= target else '✗'}"
+    lines = [f"| loss | " + " | ".join(n.removeprefix("Mini-") for n in names) + " | IND mean | positive − random pair |",
+             "|---" * (len(names) + 3) + "|"]
+    for loss in losses:
+        p1 = [column_values(results, loss, lambda r, n=n: r["mmeb"][n]).mean() for n in names]
+        ind = column_values(results, loss, lambda r: r["summary"]["IND"]).mean()
+        gaps = [column_values(results, loss, lambda r, n=n: r["similarity"][n]["positive"] - r["similarity"][n]["random"]).mean()
+                for n in names]
+        cells = [mark(v, TARGETS["dataset"], 1) for v in p1] + [mark(ind, TARGETS["IND"], 1),
+                                                                mark(float(np.mean(gaps)), TARGETS["separation"], 3)]
+        lines.append(f"| {loss} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
 # %% ../nbs/09_demo.ipynb #f1fe6242
 def plot_summary(results: dict, path: Path) -> Path:
     "Bar chart of the meta-task, IND/OOD and overall scores per loss, with the spread over seeds."
@@ -184,15 +239,30 @@ def plot_summary(results: dict, path: Path) -> Path:
     return path
 
 # %% ../nbs/09_demo.ipynb #6ffe15ec
+RESUMABLE = ("seeds", "show_progress")     # settings a resumed demo may change (more seeds reuse the finished ones)
+
+def check_settings(out: Path, settings: DemoSettings) -> None:
+    "Record `settings` in `out/settings.json`, or refuse a directory whose runs were made with other settings."
+    current = json.loads(json.dumps({k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}))
+    path = out / "settings.json"
+    if path.exists():
+        recorded = json.loads(path.read_text())
+        changed = sorted(k for k in set(current) | set(recorded) if current.get(k) != recorded.get(k))
+        if changed:
+            raise ValueError(f"{out}: its runs were made with other settings ({', '.join(changed)} differ); "
+                             f"use another output directory or remove it")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, current)
+
 def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, log=print) -> dict:
     "Train and evaluate every (seed, loss) run of `settings`; write the report; returns `{seed: {loss: result}}`."
     settings, out = settings or DemoSettings(), Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_settings(out, settings)
     started, root = time.perf_counter(), ensure_mini()
     datasets = mini_datasets(root, settings.eval_rows)
     results = {}
     for seed in range(settings.seeds):
-        init = initial_model(out, root, seed)
+        init = initial_model(out, root, seed, settings.start)
         for name, loss in settings.losses.items():
             result_path = out / f"seed{seed}" / name / "result.json"
             if not result_path.exists():
@@ -210,8 +280,11 @@ def write_report(out: Path, results: dict, settings: DemoSettings, seconds: floa
     "Write results.json, summary.png and report.md (the tables) under `out`."
     write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results})
     plot_summary(results, out / "summary.png")
-    sections = [f"# llave demo: InfoNCE vs LLaVE on MMEB-mini\n\n{len(results)} seed(s), {settings.steps} steps of "
-                f"batch {settings.batch_size} per run, tau {settings.tau}, "
+    sections = [f"# llave demo: InfoNCE vs LLaVE on MMEB-mini\n\nFrom {START_TEXT[settings.start]}; "
+                f"{len(results)} seed(s), {settings.steps} steps of "
+                f"batch {settings.batch_size}" + (f" × {settings.gradient_accumulation_steps} accumulated"
+                                                  if settings.gradient_accumulation_steps > 1 else "")
+                + f" per run, tau {settings.tau}, "
                 f"{settings.eval_rows or 1000} queries per dataset; {seconds / 60:.1f} minutes.",
                 "## MMEB-mini (P@1, %; paper Table 2 layout)",
                 comparison_table(results, SUMMARY_COLUMNS, lambda r, c: r["summary"][c], "loss")]
@@ -219,7 +292,12 @@ def write_report(out: Path, results: dict, settings: DemoSettings, seconds: floa
         sections += ["## Zero-shot text→video retrieval (paper Table 4 layout; training saw no video)",
                      comparison_table(results, [f"{d} {m}" for d, m in VIDEO_COLUMNS],
                                       lambda r, c: r["video"][c.split()[0]]["text_to_video"][c.split()[1]], "loss")]
-    sections += ["## Similarity of positives and negatives (paper Table 1 layout)", similarity_table(results),
+    sections += ["## How well the models learned",
+                 f"Means over seeds against the demo's targets: every in-distribution dataset at least 3× chance "
+                 f"({TARGETS['dataset']:.1f}), the IND mean at least {TARGETS['IND']:.0f}, and the positive's cosine at "
+                 f"least {TARGETS['separation']} above a random pair's (the gold of another query), averaged over the IND datasets.",
+                 targets_table(results),
+                 "## Similarity of positives and negatives (paper Table 1 layout)", similarity_table(results),
                  "![summary](summary.png)"]
     return write_text_atomic(out / "report.md", "\n\n".join(sections) + "\n")
 
@@ -242,12 +320,17 @@ def export_results(run_dir: str | Path, destination: str | Path, model_seed: int
     return destination
 
 # %% ../nbs/09_demo.ipynb #1feeb4c6
-def run_demo_command(args) -> int:
-    "`llave demo`."
+def demo_settings(args) -> DemoSettings:
+    "The `DemoSettings` that `llave demo`'s flags ask for."
     settings = DemoSettings.quick() if args.quick else DemoSettings()
     changes = {key: value for key, value in (("seeds", args.seeds), ("steps", args.steps)) if value is not None}
-    settings = dataclasses.replace(settings, **changes)
-    run_demo(args.out, settings)
+    if args.from_scratch or args.random_init:
+        changes["start"] = "random" if args.random_init else "pretrain"
+    return dataclasses.replace(settings, **changes)
+
+def run_demo_command(args) -> int:
+    "`llave demo`."
+    run_demo(args.out, demo_settings(args))
     print((Path(args.out) / "report.md").read_text())
     return 0
 
@@ -257,6 +340,11 @@ def register_cli(groups: dict) -> None:
     parser.add_argument("--out", default="runs/demo", help="where runs, results and the report go")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
     parser.add_argument("--steps", type=int, default=None, help="training steps per run")
+    starts = parser.add_mutually_exclusive_group()
+    starts.add_argument("--from-scratch", action="store_true",
+                        help="pretrain the tiny VLM here first (about 8 minutes) instead of using the shipped checkpoint")
+    starts.add_argument("--random-init", action="store_true",
+                        help="contrastive training from random weights, no generative stage (the models barely learn)")
     parser.add_argument("--quick", action="store_true",
-                        help="a two-minute smoke run of the whole pipeline (1 seed, 120 steps: the models stay near chance)")
+                        help="a two-minute smoke run of the whole pipeline (1 seed, 120 steps, 200 queries a dataset: far from trained)")
     parser.set_defaults(func=run_demo_command)

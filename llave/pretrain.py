@@ -87,6 +87,7 @@ class PretrainConfig:
     "A generative pretraining run of the tiny LLaVA-OneVision on MMEB-mini; override fields with `key=value`."
     output_dir: str = "runs/pretrain"
     tiny_sizes: str | None = None          # TOML of the tiny model's sizes (default: llave/configs/tiny_model.toml)
+    vocab_size: int | None = 1024          # BPE vocabulary cap (None: the sizes file's 384, which splits the prompt into characters)
     steps: int = 2000
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -99,7 +100,7 @@ class PretrainConfig:
     save_every: int = 500
     keep_last: int = 1
     show_progress: bool = True
-    pooled_share: float = 0.5              # share of examples answered after LLaVE's prompt (at the pooled token)
+    pooled_share: float = 0.0              # share of examples answered after LLaVE's prompt (at the pooled token)
 
 def example_order(count: int, batch_size: int, step: int, seed: int) -> list[int]:
     "The example indices of `step`: epochs are seeded permutations of `count` examples, cut into full batches."
@@ -117,6 +118,8 @@ def initial_model(config: PretrainConfig, examples: list[GenerativeExample]) -> 
     path = Path(config.output_dir) / "initial-model"
     if not path.exists():
         sizes = load_tiny_sizes(config.tiny_sizes or CONFIG_DIRECTORY / "tiny_model.toml")
+        if config.vocab_size:
+            sizes["vocab_size"] = config.vocab_size
         corpus = [text for e in examples for text in (e.instruction.replace("<image>\n", ""), e.answer)]
         from llave.minimmeb import mini_train_pairs
         corpus += [text for p in mini_train_pairs() for text in (p.query_text, p.target_text)]
@@ -179,7 +182,8 @@ def export_pretrained(run_dir: str | Path, destination: str | Path = PRETRAINED,
     final = checkpoint_directories(run_dir)[-1]
     destination = copy_model(final, destination)
     log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    record = {"command": command, "config": json.loads((run_dir / "config.json").read_text()), "step": int(final.name.split("-")[1]),
+    config = {k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k not in ("output_dir", "show_progress")}
+    record = {"command": command, "config": config, "step": int(final.name.split("-")[1]),
               "sha256": {"model.safetensors": file_sha256(destination / "model.safetensors")},
               "loss": [[entry["step"], round(entry["loss"], 4)] for entry in log],
               "seconds": round(log[-1]["seconds"], 1)}

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +20,14 @@ import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import save_file
 
-from .convert import KEY_MAPPING, QWEN2_KEYS, source_tokenizer, target_processor
+from .convert import KEY_MAPPING, QWEN2_KEYS, convert_weights, rename_key, source_tokenizer, target_processor
 from .model import TINY_SIZES, LLaVE, _tiny_config, train_tiny_tokenizer
 
 # %% auto #0
 __all__ = ['SIGLIP_SO400M', 'RELEASE_LANGUAGE_MODELS', 'ONEVISION_FIELDS', 'QWEN2_PATTERN', 'QWEN2_SPECIAL_TOKENS',
-           'release_source_config', 'qwen2_tokenizer', 'release_source_weights', 'release_source_checkpoint', 'picture',
-           'mmeb_eval_fixture', 'mmeb_train_fixture', 'video_fixture', 'HashingEncoder', 'inverse_key',
-           'tiny_source_checkpoint']
+           'release_source_config', 'qwen2_tokenizer', 'release_source_weights', 'release_source_checkpoint',
+           'release_checkpoint', 'picture', 'mmeb_eval_fixture', 'mmeb_train_fixture', 'video_fixture',
+           'HashingEncoder', 'inverse_key', 'tiny_source_checkpoint']
 
 # %% ../nbs/91_testing.ipynb #91971264
 SIGLIP_SO400M = dict(name="google/siglip-so400m-patch14-384", hidden_size=1152, intermediate_size=4304,
@@ -159,6 +160,17 @@ def release_source_checkpoint(directory, size: str = "0.5b", *, text_layers: int
     save_file(weights, directory / "model.safetensors", metadata={"format": "pt"})
     (directory / "config.json").write_text(json.dumps(config, indent=1))
     return directory
+
+def release_checkpoint(directory, size: str = "0.5b", *, text_layers: int = 2, vision_layers: int = 2,
+                       seed: int = 0, dtype: torch.dtype = torch.bfloat16, **config_changes) -> Path:
+    "What `llave convert` makes of `release_source_checkpoint(...)`, converted in memory: the source is never written."
+    config = release_source_config(size, text_layers, **config_changes)
+    with tempfile.TemporaryDirectory() as folder:
+        qwen2_tokenizer(config["tokenizer_model_max_length"]).save_pretrained(folder)
+        tokenizer = source_tokenizer(folder)
+    weights = {rename_key(k): v for k, v in release_source_weights(size, text_layers, vision_layers, seed, dtype).items()
+               if rename_key(k) is not None}
+    return convert_weights(config, weights, tokenizer, directory)
 
 # %% ../nbs/91_testing.ipynb #057fd19d
 def picture(width: int, height: int, seed: int = 0) -> Image.Image:

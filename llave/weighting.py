@@ -21,8 +21,8 @@ from .loss import negative_gradient_share, similarity
 from .train import PROFILE_KEYS, batch_profile, prepare_side
 
 # %% auto #0
-__all__ = ['LOG_KEYS', 'REPLAY_ALPHAS', 'SWEEP_ALPHAS', 'ALPHA_SWEEP_RESULTS', 'NEGATIVES_RESULTS', 'read_metrics',
-           'training_logs', 'plot_training_dynamics', 'final_values', 'dynamics_verdict', 'embed_pairs',
+__all__ = ['LOG_KEYS', 'REPLAY_ALPHAS', 'SWEEP_ALPHAS', 'ALPHA_SWEEP_RESULTS', 'NEGATIVES_RESULTS', 'NEGATIVES_BUDGETS',
+           'read_metrics', 'training_logs', 'plot_training_dynamics', 'final_values', 'dynamics_verdict', 'embed_pairs',
            'share_by_rank', 'sub_batches', 'replay_profile', 'negatives_profile', 'replay_shares', 'plot_share_replay',
            'demo_models', 'replay_batch', 'replay_table', 'replay_verdict', 'alpha_name', 'alpha_sweep', 'score_matrix',
            'sweep_alphas', 'plot_alpha_sweep', 'compare_to_baseline', 'alpha_verdict', 'export_sweep',
@@ -308,12 +308,21 @@ def export_sweep(run_dir: str | Path, destination: str | Path) -> Path:
     return destination
 
 # %% ../nbs/11_weighting.ipynb #425c4418
-def negatives_settings(settings: DemoSettings, batch_size: int, chunk_size: int | None, budget: str) -> DemoSettings:
+NEGATIVES_BUDGETS = ("pairs", "steps", "updates")
+
+def negatives_settings(settings: DemoSettings, batch_size: int, chunk_size: int | None, budget: str,
+                       update_pairs: int | None = None) -> DemoSettings:
     "The settings of one batch size: steps and warmup scaled to the `budget`, GradCache above `chunk_size`."
-    if budget not in ("pairs", "steps"):
-        raise ValueError(f"budget must be 'pairs' or 'steps', got {budget!r}")
+    if budget not in NEGATIVES_BUDGETS:
+        raise ValueError(f"budget must be one of {NEGATIVES_BUDGETS}, got {budget!r}")
     if batch_size < 2:
         raise ValueError(f"batch sizes must be >= 2 (a batch of 1 has no negatives), got {batch_size}")
+    if budget == "updates":     # same updates, same pairs per update: micro-batches of `batch_size`, accumulated
+        update_pairs = update_pairs or settings.batch_size
+        if update_pairs % batch_size:
+            raise ValueError(f"batch size {batch_size} does not divide the {update_pairs} pairs of an update")
+        return dataclasses.replace(settings, batch_size=batch_size, gradient_accumulation_steps=update_pairs // batch_size,
+                                   gradcache_chunk_size=chunk_size if chunk_size and batch_size > chunk_size else None)
     scale = settings.batch_size / batch_size if budget == "pairs" else 1.0
     steps = max(1, round(settings.steps * scale))
     return dataclasses.replace(settings, batch_size=batch_size, steps=steps,
@@ -328,15 +337,19 @@ def negatives_sweep(out: str | Path, batch_sizes: tuple = (8, 16, 32, 128), seed
     settings = settings or DemoSettings(video=False)
     settings = dataclasses.replace(settings, seeds=seeds, losses={name: settings.losses[name] for name in losses})
     out = Path(out)
-    parts = {size: negatives_settings(settings, size, chunk_size, budget) for size in batch_sizes}
+    parts = {size: negatives_settings(settings, size, chunk_size, budget, update_pairs=max(batch_sizes)) for size in batch_sizes}
     from llave.minimmeb import ensure_mini
     root, results = ensure_mini(), {}
     for size, part in parts.items():
         for seed in range(seeds):             # the same initial model at every batch size
-            shared, own = initial_model(out, root, seed), out / f"batch{size}" / f"seed{seed}" / "initial-model"
-            if not own.exists():
+            shared = initial_model(out, root, seed, settings.start)
+            own = {"random": out / f"batch{size}" / f"seed{seed}" / "initial-model",
+                   "pretrain": out / f"batch{size}" / "pretrain" / shared.name}.get(settings.start)
+            if own is not None and not own.exists():      # ("pretrained": every run reads the shipped model)
                 shutil.copytree(shared, own)
-        log(f"batch {size}: {part.steps} steps" + (f", GradCache chunks of {part.gradcache_chunk_size}" if part.gradcache_chunk_size else ""))
+        log(f"batch {size}: {part.steps} steps" + (f" of {part.gradient_accumulation_steps} accumulated micro-batches"
+                                                   if part.gradient_accumulation_steps > 1 else "")
+            + (f", GradCache chunks of {part.gradcache_chunk_size}" if part.gradcache_chunk_size else ""))
         results[size] = run_demo(out / f"batch{size}", part, log=log)
     write_json_atomic(out / "negatives.json", {"budget": budget, "chunk_size": chunk_size, "settings": dataclasses.asdict(settings),
                                                "runs": {size: dataclasses.asdict(part) for size, part in parts.items()},

@@ -21,7 +21,8 @@ from transformers import AutoProcessor
 
 from llave.cli import main
 from llave.model import VIDEO_PROMPT, LLaVE, image_token_count, video_token_count
-from llave.testing import mmeb_eval_fixture, mmeb_train_fixture, picture, release_source_checkpoint, video_fixture
+from llave.testing import (mmeb_eval_fixture, mmeb_train_fixture, picture, release_checkpoint, release_source_checkpoint,
+                           video_fixture)
 from llave.train import load_config
 
 GRID36 = [[384 * h, 384 * w] for h in range(1, 7) for w in range(1, 7)]
@@ -156,8 +157,8 @@ def test_preset_05b_takes_two_steps(llave_05b, root):
 @pytest.mark.parametrize("preset,layers", [("llave-2b", 2), ("llave-7b", 1)])
 def test_presets_2b_7b_take_two_steps(preset, layers, root):
     "llave-2b (GradCache) and llave-7b (one layer per tower, untied head) at their real widths and vocabularies, text pairs."
-    size = preset.split("-")[1]
-    model = converted(root, size, text_layers=layers, vision_layers=layers)
+    size = preset.split("-")[1]                     # converted in memory: the source is never written or read back
+    model = release_checkpoint(root / f"llave-{size}", size, text_layers=layers, vision_layers=layers)
     data = mmeb_train_fixture(root / f"train-{size}", SUBSETS, pairs={"MSCOCO_i2t": 2})
     chunks = "gradcache_chunk_size=2" if size == "2b" else "gradcache_chunk_size=none"   # 7B: one backward a step
     logs = train_two_steps(preset, model, data, root / f"run-{size}", "precision=fp32", "save_every=0", chunks)

@@ -1,4 +1,5 @@
 """Training: DDP vs one process (torchrun, gloo), GradCache, exact resume, the NaN guard, config errors, the CLI."""
+import contextlib
 import dataclasses
 import json
 import os
@@ -129,6 +130,28 @@ def test_gradcache_run_matches_plain_run(toy, tmp_path):
     assert len(losses[0]) == 3 and max(abs(a - b) for a, b in zip(*losses)) < 1e-5
     plain, cached = weights(tmp_path / "plain" / "checkpoint-3"), weights(tmp_path / "cached" / "checkpoint-3")
     assert max((plain[k] - cached[k]).abs().max().item() for k in plain) < 1e-4
+
+
+def test_accumulation_is_the_mean_of_micro_batch_gradients(toy, tmp_path):
+    """Two accumulated micro-batches of 4: the gradient is the mean of each micro-batch's own contrastive gradient
+    (each query meets only its micro-batch's 3 negatives), not the gradient of one batch of 8."""
+    from llave.model import LLaVE
+    from llave.train import PairEncoder, load_pairs, make_loss, prepare_side, train_step
+    config = toy_config(toy, tmp_path, batch_size=4, gradient_accumulation_steps=2)
+    model = LLaVE.from_pretrained(config.model, torch_dtype=torch.float32).train()
+    encoder, loss_fn, pairs = PairEncoder(model), make_loss(config), load_pairs(config)
+    halves = [pairs[:4], pairs[4:]]
+    def gradient(batches) -> tuple[torch.Tensor, float]:
+        model.zero_grad(set_to_none=True)
+        stats = train_step(encoder, model, loss_fn, batches, config, contextlib.nullcontext)
+        return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]), stats["loss"]
+    accumulated, loss = gradient(halves)
+    separate = [gradient([half]) for half in halves]
+    expected = (separate[0][0] + separate[1][0]) / 2
+    torch.testing.assert_close(accumulated, expected, rtol=1e-4, atol=1e-7)
+    assert abs(loss - (separate[0][1] + separate[1][1]) / 2) < 1e-5
+    whole, _ = gradient([pairs])
+    assert (whole - accumulated).norm() > 0.05 * whole.norm()      # 7 negatives per query instead of 3
 
 
 def test_nan_loss_stops_and_keeps_the_last_checkpoint(toy, tmp_path):
