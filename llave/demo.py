@@ -134,8 +134,7 @@ def random_pair_similarity(embeddings: torch.Tensor, queries: torch.Tensor, gold
     shift = int(torch.randint(1, len(queries), (1,), generator=torch.Generator().manual_seed(seed)))
     other = golds.roll(shift)                              # query i meets the gold of query i - shift
     keep = other != golds                                  # a shared gold (same label or answer) is not a random pair
-    vectors = F.normalize(embeddings.float(), dim=-1)
-    return (vectors[queries[keep]] * vectors[other[keep]]).sum(-1).mean().item()
+    return F.cosine_similarity(embeddings[queries[keep]].float(), embeddings[other[keep]].float(), dim=-1).mean().item()
 
 # %% ../nbs/09_demo.ipynb #c637ea04
 def evaluate_run(checkpoint: Path, root: Path, datasets: dict, settings: DemoSettings) -> dict:
@@ -229,7 +228,7 @@ def plot_summary(results: dict, path: Path) -> Path:
         values = [column_values(results, loss, lambda r, c=c: r["summary"][c]) for c in SUMMARY_COLUMNS]
         axis.bar(np.arange(len(SUMMARY_COLUMNS)) + index * width, [v.mean() for v in values], width,
                  yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in values], capsize=3, label=loss)
-    axis.axhline(100 / MiniConfig().candidates, color="0.4", linestyle="--", linewidth=0.8, label="chance")
+    axis.axhline(CHANCE, color="0.4", linestyle="--", linewidth=0.8, label="chance")
     axis.set_xticks(np.arange(len(SUMMARY_COLUMNS)) + width * (len(losses) - 1) / 2, SUMMARY_COLUMNS)
     axis.set(ylabel="P@1 (%)", title=f"MMEB-mini, tiny LLaVA-OV, {len(results)} seed(s)")
     axis.legend()

@@ -168,8 +168,8 @@ def release_checkpoint(directory, size: str = "0.5b", *, text_layers: int = 2, v
     with tempfile.TemporaryDirectory() as folder:
         qwen2_tokenizer(config["tokenizer_model_max_length"]).save_pretrained(folder)
         tokenizer = source_tokenizer(folder)
-    weights = {rename_key(k): v for k, v in release_source_weights(size, text_layers, vision_layers, seed, dtype).items()
-               if rename_key(k) is not None}
+    renamed = ((rename_key(k), v) for k, v in release_source_weights(size, text_layers, vision_layers, seed, dtype).items())
+    weights = {key: value for key, value in renamed if key is not None}
     return convert_weights(config, weights, tokenizer, directory)
 
 # %% ../nbs/91_testing.ipynb #057fd19d

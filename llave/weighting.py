@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .demo import DEMO_RESULTS, DemoSettings, initial_model, loss_overrides, run_demo
-from .minimmeb import MiniConfig
+from .demo import CHANCE, DEMO_RESULTS, DemoSettings, initial_model, loss_overrides, run_demo
 from .core import compare_seeds, write_json_atomic, write_text_atomic
 from .loss import negative_gradient_share, similarity
 from .train import PROFILE_KEYS, batch_profile, prepare_side
@@ -258,7 +257,7 @@ def plot_alpha_sweep(sweep: dict, columns: tuple = ("Overall", "Classification",
             axis.plot(positions, row, ".", color="grey", alpha=0.4)
         axis.errorbar(positions, scores.mean(0), yerr=scores.std(0, ddof=1) if len(scores) > 1 else None,
                       marker="o", capsize=3)
-        axis.axhline(100 / MiniConfig().candidates, color="0.6", linestyle="--", linewidth=0.8, label="chance")
+        axis.axhline(CHANCE, color="0.6", linestyle="--", linewidth=0.8, label="chance")
         axis.set_xticks(positions, [f"{a:g}" for a in alphas.values()])
         axis.set(xlabel="alpha", title=column)
     axes[0][0].set_ylabel("P@1 (%)")
@@ -317,17 +316,18 @@ def negatives_settings(settings: DemoSettings, batch_size: int, chunk_size: int 
         raise ValueError(f"budget must be one of {NEGATIVES_BUDGETS}, got {budget!r}")
     if batch_size < 2:
         raise ValueError(f"batch sizes must be >= 2 (a batch of 1 has no negatives), got {batch_size}")
+    chunks = chunk_size if chunk_size and batch_size > chunk_size else None
     if budget == "updates":     # same updates, same pairs per update: micro-batches of `batch_size`, accumulated
         update_pairs = update_pairs or settings.batch_size
         if update_pairs % batch_size:
             raise ValueError(f"batch size {batch_size} does not divide the {update_pairs} pairs of an update")
         return dataclasses.replace(settings, batch_size=batch_size, gradient_accumulation_steps=update_pairs // batch_size,
-                                   gradcache_chunk_size=chunk_size if chunk_size and batch_size > chunk_size else None)
+                                   gradcache_chunk_size=chunks)
     scale = settings.batch_size / batch_size if budget == "pairs" else 1.0
     steps = max(1, round(settings.steps * scale))
     return dataclasses.replace(settings, batch_size=batch_size, steps=steps,
                                warmup_steps=min(steps - 1, round(settings.warmup_steps * scale)) if steps > 1 else 0,
-                               gradcache_chunk_size=chunk_size if chunk_size and batch_size > chunk_size else None)
+                               gradcache_chunk_size=chunks)
 
 # %% ../nbs/11_weighting.ipynb #e2e46792
 def negatives_sweep(out: str | Path, batch_sizes: tuple = (8, 16, 32, 128), seeds: int = 3,
@@ -378,7 +378,7 @@ def plot_negatives(sweep: dict, column: str = "Overall") -> "plt.Figure":
         axis.set_xscale("log", base=2)
         axis.set_xticks([int(s) for s in sizes], [str(s) for s in sizes])
         axis.set(xlabel="batch size (negatives + 1)")
-    left.axhline(100 / MiniConfig().candidates, color="0.6", linestyle="--", linewidth=0.8, label="chance")
+    left.axhline(CHANCE, color="0.6", linestyle="--", linewidth=0.8, label="chance")
     left.set(ylabel=f"{column} P@1 (%)", title=f"MMEB-mini, budget: same {sweep.get('budget', '?')}")
     left.legend()
     figure.tight_layout()
