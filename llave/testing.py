@@ -5,12 +5,14 @@
 # %% ../nbs/91_testing.ipynb #9682a968
 from __future__ import annotations
 
+import atexit
 import csv
 import functools
 import hashlib
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,9 +27,9 @@ from .model import TINY_SIZES, LLaVE, _tiny_config, train_tiny_tokenizer
 
 # %% auto #0
 __all__ = ['SIGLIP_SO400M', 'RELEASE_LANGUAGE_MODELS', 'ONEVISION_FIELDS', 'QWEN2_PATTERN', 'QWEN2_SPECIAL_TOKENS',
-           'release_source_config', 'qwen2_tokenizer', 'release_source_weights', 'release_source_checkpoint',
-           'release_checkpoint', 'picture', 'mmeb_eval_fixture', 'mmeb_train_fixture', 'video_fixture',
-           'HashingEncoder', 'inverse_key', 'tiny_source_checkpoint']
+           'release_source_config', 'qwen2_tokenizer', 'qwen2_tokenizer_files', 'release_source_weights',
+           'release_source_checkpoint', 'release_checkpoint', 'picture', 'mmeb_eval_fixture', 'mmeb_train_fixture',
+           'video_fixture', 'HashingEncoder', 'inverse_key', 'tiny_source_checkpoint']
 
 # %% ../nbs/91_testing.ipynb #91971264
 SIGLIP_SO400M = dict(name="google/siglip-so400m-patch14-384", hidden_size=1152, intermediate_size=4304,
@@ -89,12 +91,20 @@ def qwen2_tokenizer(model_max_length: int = 32768):
     tokenizer.eos_token, tokenizer.pad_token = "<|im_end|>", "<|endoftext|>"
     return tokenizer
 
+@functools.lru_cache(maxsize=4)
+def qwen2_tokenizer_files(model_max_length: int = 32768) -> Path:
+    "A folder holding `qwen2_tokenizer(model_max_length)` as saved, written once per process: copy from it, never into it."
+    folder = Path(tempfile.mkdtemp(prefix="llave-qwen2-"))
+    atexit.register(shutil.rmtree, folder, True)
+    qwen2_tokenizer(model_max_length).save_pretrained(folder)
+    return folder
+
 # %% ../nbs/91_testing.ipynb #65dcdfb5
 def _random(generator, dtype, *shape, block: int = 1 << 24) -> torch.Tensor:
     "Normal(0, 0.02) weights; a matrix over `block` entries repeats a random block (memory speed, not RNG speed)."
     numel = math.prod(shape)
     values = torch.empty(min(numel, block), dtype=torch.float32).normal_(0, 0.02, generator=generator).to(dtype)
-    return values.repeat(-(-numel // len(values)))[:numel].view(*shape).clone() if numel > block else values.view(*shape)
+    return values.repeat(-(-numel // len(values)))[:numel].view(*shape) if numel > block else values.view(*shape)
 
 def _language_weights(size: str, layers: int, generator, dtype) -> dict:
     "Qwen2 weights in LLaVA-NeXT's names (the language model sits at the top of `LlavaQwenForCausalLM`)."
@@ -155,7 +165,8 @@ def release_source_checkpoint(directory, size: str = "0.5b", *, text_layers: int
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config = release_source_config(size, text_layers, **config_changes)
-    qwen2_tokenizer(config["tokenizer_model_max_length"]).save_pretrained(directory)
+    for file in qwen2_tokenizer_files(config["tokenizer_model_max_length"]).iterdir():
+        shutil.copy2(file, directory / file.name)
     weights = release_source_weights(size, text_layers, vision_layers, seed, dtype)
     save_file(weights, directory / "model.safetensors", metadata={"format": "pt"})
     (directory / "config.json").write_text(json.dumps(config, indent=1))
@@ -165,9 +176,7 @@ def release_checkpoint(directory, size: str = "0.5b", *, text_layers: int = 2, v
                        seed: int = 0, dtype: torch.dtype = torch.bfloat16, **config_changes) -> Path:
     "What `llave convert` makes of `release_source_checkpoint(...)`, converted in memory: the source is never written."
     config = release_source_config(size, text_layers, **config_changes)
-    with tempfile.TemporaryDirectory() as folder:
-        qwen2_tokenizer(config["tokenizer_model_max_length"]).save_pretrained(folder)
-        tokenizer = source_tokenizer(folder)
+    tokenizer = source_tokenizer(qwen2_tokenizer_files(config["tokenizer_model_max_length"]))
     renamed = ((rename_key(k), v) for k, v in release_source_weights(size, text_layers, vision_layers, seed, dtype).items())
     weights = {key: value for key, value in renamed if key is not None}
     return convert_weights(config, weights, tokenizer, directory)

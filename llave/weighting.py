@@ -228,7 +228,7 @@ def alpha_sweep(out: str | Path, alphas: tuple = SWEEP_ALPHAS, seeds: int = 3, s
     "Train and evaluate every alpha for `seeds` seeds under `out`; returns run_demo's `{seed: {'alpha=a': result}}`."
     if not alphas or any(not math.isfinite(a) or a < 0 for a in alphas) or len(set(map(alpha_name, alphas))) != len(alphas):
         raise ValueError(f"alphas must be distinct, finite and >= 0, got {list(alphas)}")
-    settings = dataclasses.replace(settings or DemoSettings(video=False), seeds=seeds,
+    settings = dataclasses.replace(settings or DemoSettings(), seeds=seeds,
                                    losses={alpha_name(a): float(a) for a in alphas})
     return run_demo(out, settings, log=log)
 
@@ -334,7 +334,7 @@ def negatives_sweep(out: str | Path, batch_sizes: tuple = (8, 16, 32, 128), seed
                     settings: DemoSettings | None = None, chunk_size: int | None = 32, budget: str = "pairs",
                     losses: tuple = ("InfoNCE", "LLaVE"), log=print) -> dict:
     "Run `losses` of the demo at each batch size (`out/batch{b}`); write `out/negatives.json`; returns `{b: {seed: {loss: result}}}`."
-    settings = settings or DemoSettings(video=False)
+    settings = settings or DemoSettings()
     settings = dataclasses.replace(settings, seeds=seeds, losses={name: settings.losses[name] for name in losses})
     out = Path(out)
     parts = {size: negatives_settings(settings, size, chunk_size, budget, update_pairs=max(batch_sizes)) for size in batch_sizes}

@@ -2,19 +2,18 @@
 
 Each sweep trains and evaluates under --runs (resumable: finished runs are skipped), then exports results.json,
 report.md and the training logs to --export (data/demo/alpha_sweep, data/demo/negatives), which the notebook plots.
+The defaults are the demo's settings (`llave demo`: the shipped pretrained tiny VLM, 1,000 steps of batch 32,
+500 queries per MMEB-mini dataset, video retrieval evaluated); --start random --steps 450 --eval-rows 0 --no-video
+are the first demo's.
 
 Usage:
-  python scripts/sweeps.py alpha      [--seeds 3] [--steps 450] [--alphas 0 1 3 9 15 25]
+  python scripts/sweeps.py alpha      [--seeds 3] [--steps 1000] [--alphas 0 1 3 9 15 25]
   python scripts/sweeps.py negatives  [--seeds 3] [--batch-sizes 8 16 32 128] [--chunk-size 32] [--budget pairs|steps|updates]
   python scripts/sweeps.py both
-Cost on 2 CPU cores (measured with torch on 1 thread beside another training job, then scaled to the demo's
-~150 pairs/s on 2 idle cores): training runs at 85-100 pairs/s at batch 8, 32 and 128 (GradCache chunks of 32),
-evaluation of MMEB-mini's 11 x 1000 queries takes ~36 s (+4 s with --video). One run of 450 x 32 pairs is
-2-3 minutes, so `alpha` (18 runs) takes ~45 min (35-55) and `negatives` with --budget pairs (24 runs) ~60 min
-(55-75); --budget steps makes the batch-128 runs 4x longer (~2 h in all), and --budget updates every run as long
-as a batch-128 run (4x the pairs of a batch-32 run). These costs are for the first demo's settings (--start random,
-450 steps); the current demo's (--start pretrained --steps 1000 --eval-rows 500) are about 2x longer per run.
-Finished runs are skipped on a rerun.
+Cost on 2 idle CPU cores at the defaults: a run of 1,000 x 32 pairs trains in ~5 minutes and evaluates in ~30 s,
+so `alpha` (18 runs) takes ~1 h 50 min and `negatives` with --budget pairs (24 runs) ~2 h 30 min; --budget steps
+makes the batch-128 runs 4x longer, and --budget updates every run as long as a batch-128 run (4x the pairs of a
+batch-32 run: ~9 h in all). The first demo's settings cost about half. Finished runs are skipped on a rerun.
 """
 import argparse
 import json
@@ -32,18 +31,19 @@ def parse(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", choices=("alpha", "negatives", "both"))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=450, help="steps of a batch-32 run (negatives: scaled under --budget pairs; "
+    parser.add_argument("--steps", type=int, default=DemoSettings.steps, help="steps of a batch-32 run (negatives: scaled under --budget pairs; "
                         "under updates each step is an update of the largest batch's pairs)")
-    parser.add_argument("--eval-rows", type=int, default=None, help="queries per MMEB-mini dataset (default: all 1000)")
-    parser.add_argument("--video", action="store_true", help="also evaluate zero-shot video retrieval")
+    parser.add_argument("--eval-rows", type=int, default=DemoSettings.eval_rows,
+                        help="queries per MMEB-mini dataset (0: all 1000)")
+    parser.add_argument("--no-video", dest="video", action="store_false", help="skip zero-shot video retrieval")
     parser.add_argument("--alphas", type=float, nargs="+", default=list(SWEEP_ALPHAS))
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32, 128])
     parser.add_argument("--chunk-size", type=int, default=32, help="GradCache chunk for larger batches (0: off)")
     parser.add_argument("--budget", choices=NEGATIVES_BUDGETS, default="pairs",
                         help="pairs: every batch size sees steps*32 pairs; steps: every batch size takes --steps steps; "
                              "updates: --steps updates of the largest batch's pairs, smaller batches accumulated")
-    parser.add_argument("--start", choices=DEMO_STARTS, default="random",
-                        help="initial model (random: as the committed sweeps; pretrained: as the current demo)")
+    parser.add_argument("--start", choices=DEMO_STARTS, default=DemoSettings.start,
+                        help="initial model (pretrained: the demo's; random: the first demo's)")
     parser.add_argument("--runs", default="runs/sweeps", help="where the runs go (checkpoints; not committed)")
     parser.add_argument("--export", default=str(DEMO_RESULTS), help="where alpha_sweep/ and negatives/ are exported")
     parser.add_argument("--no-progress", action="store_true")
@@ -52,7 +52,7 @@ def parse(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse(argv)
-    settings = DemoSettings(start=args.start, steps=args.steps, eval_rows=args.eval_rows, video=args.video,
+    settings = DemoSettings(start=args.start, steps=args.steps, eval_rows=args.eval_rows or None, video=args.video,
                             show_progress=not args.no_progress)
     runs, export = Path(args.runs), Path(args.export)
     if args.which in ("alpha", "both"):

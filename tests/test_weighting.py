@@ -25,7 +25,7 @@ def test_script_defaults_are_the_notebook_sweeps():
     args = load_script().parse(["both"])
     assert args.alphas == [0.0, 1.0, 3.0, 9.0, 15.0, 25.0]
     assert args.batch_sizes == [8, 16, 32, 128] and args.chunk_size == 32 and args.budget == "pairs"
-    assert args.seeds == 3 and args.steps == 450 and not args.video
+    assert args.seeds == 3 and (args.start, args.steps, args.eval_rows, args.video) == ("pretrained", 1000, 500, True)
 
 
 @pytest.mark.parametrize("argv", [[], ["gamma"], ["alpha", "--budget", "epochs"], ["alpha", "--seeds", "two"]])
@@ -37,7 +37,7 @@ def test_script_rejects_bad_arguments(argv, capsys):
 
 
 def test_script_runs_a_tiny_alpha_sweep_and_exports_it(tmp_path):
-    argv = ["alpha", "--seeds", "1", "--steps", "2", "--eval-rows", "2", "--alphas", "0", "9",
+    argv = ["alpha", "--seeds", "1", "--steps", "2", "--eval-rows", "2", "--alphas", "0", "9", "--no-video",
             "--runs", str(tmp_path / "runs"), "--export", str(tmp_path / "export"), "--no-progress"]
     assert load_script().main(argv) == 0
     exported = tmp_path / "export" / "alpha_sweep"
