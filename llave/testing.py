@@ -101,7 +101,8 @@ def qwen2_tokenizer_files(model_max_length: int = 32768) -> Path:
 
 # %% ../nbs/91_testing.ipynb #65dcdfb5
 def _random(generator, dtype, *shape, block: int = 1 << 24) -> torch.Tensor:
-    "Normal(0, 0.02) weights; a matrix over `block` entries repeats a random block (memory speed, not RNG speed)."
+    """Normal(0, 0.02) weights; a matrix over `block` entries repeats a random block (memory speed, not RNG speed)
+    and is a view of that repetition (up to `block` entries longer: one buffer, not a second copy)."""
     numel = math.prod(shape)
     values = torch.empty(min(numel, block), dtype=torch.float32).normal_(0, 0.02, generator=generator).to(dtype)
     return values.repeat(-(-numel // len(values)))[:numel].view(*shape) if numel > block else values.view(*shape)
