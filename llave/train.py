@@ -28,7 +28,7 @@ import llave
 
 from .data import ModalityBatchSampler, TrainPair, load_train_pairs
 from .loss import ContrastiveLoss, distributed_info, negative_gradient_share, similarity
-from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
+from .model import LLaVE, load_tiny_sizes, save_processor, tiny_llava_onevision
 
 # %% auto #0
 __all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'TrainConfig', 'config_from_dict', 'find_config', 'load_config', 'parse_overrides',
@@ -317,7 +317,7 @@ def save_checkpoint(output_dir: str | Path, step: int, model: LLaVE, optimizer, 
             model.save_pretrained(temporary)
         else:
             model.model.save_pretrained(temporary, state_dict=full_state)
-            model.processor.save_pretrained(temporary)
+            save_processor(model.processor, temporary)
         torch.save({"optimizer": optimizer_state or optimizer.state_dict(), "scheduler": scheduler.state_dict()},
                    temporary / "optimizer.pt")
         state = {"step": step, "config": dataclasses.asdict(config), "python_random": random.getstate()}

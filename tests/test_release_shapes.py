@@ -69,6 +69,9 @@ def test_converted_config_is_the_released_one(llave_05b, model_05b):
     assert model_05b.tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]) == \
         [151643, 151644, 151645, 151646, 151647]
     assert model_05b.max_length == 32768
+    added = json.loads((llave_05b / "tokenizer_config.json").read_text())["added_tokens_decoder"]   # as released
+    assert {int(i): token["content"] for i, token in added.items()} == \
+        {151643: "<|endoftext|>", 151644: "<|im_start|>", 151645: "<|im_end|>", 151646: "<image>", 151647: "<video>"}
 
 
 def test_image_token_counts_and_a_large_image(model_05b):
