@@ -19,7 +19,7 @@ import numpy as np
 __all__ = ['SYSTEM_PROMPT', 'IMAGE_TOKEN', 'VIDEO_TOKEN', 'VIDEO_PROMPT', 'CAPTION_PROMPT', 'PROMPT_END', 'REFERENCE',
            'SUMMARY_COLUMNS', 'MINI_TASKS', 'llave_prompt', 'reference', 'benchmark_tasks', 'dataset_task',
            'write_bytes_atomic', 'file_sha256', 'write_text_atomic', 'write_json_atomic', 'atomic_directory',
-           'build_once', 'llave_cache', 'compare_seeds']
+           'llave_cache', 'compare_seeds']
 
 # %% ../nbs/02_core.ipynb #d524490a
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -93,31 +93,21 @@ def write_json_atomic(path: str | Path, content) -> Path:
     "Write `content` as indented JSON to `path` atomically."
     return write_text_atomic(path, json.dumps(content, indent=1) + "\n")
 
-def atomic_directory(directory: str | Path, write) -> Path:
-    "Run `write(tmp)` into a fresh sibling directory, then move it to `directory` (replacing it)."
+def atomic_directory(directory: str | Path, write, replace: bool = True) -> Path:
+    """Run `write(tmp)` into a fresh sibling directory, then move it to `directory`, replacing it; with
+    `replace=False` (a cache) a `directory` that another process made meanwhile stays and ours is dropped."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         write(tmp)
-        if directory.exists():
+        if replace and directory.exists():
             shutil.rmtree(directory)
-        os.replace(tmp, directory)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return directory
-
-def build_once(directory: str | Path, write) -> Path:
-    "`atomic_directory` for a cache: if another process made `directory` meanwhile, that copy stays and ours is dropped."
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        write(tmp)
-        os.rename(tmp, directory)                  # refused when `directory` exists and is not empty
-    except OSError:
-        if not directory.is_dir():
-            raise
+        try:
+            os.replace(tmp, directory)             # refused when `directory` exists and is not empty
+        except OSError:
+            if replace or not directory.is_dir():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return directory

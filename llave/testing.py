@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import save_file
 
-from .core import build_once, file_sha256, llave_cache
+from .core import atomic_directory, file_sha256, llave_cache
 from .convert import KEY_MAPPING, QWEN2_KEYS, convert_weights, rename_key, source_tokenizer, target_processor
 from .model import TINY_SIZES, LLaVE, _tiny_config, save_processor, train_tiny_tokenizer
 
@@ -106,7 +106,7 @@ def qwen2_tokenizer_files(model_max_length: int = 32768) -> Path:
     if (folder / "tokenizer_config.json").is_file():
         return folder
     try:
-        return build_once(folder, write)
+        return atomic_directory(folder, write, replace=False)
     except PermissionError:                        # a read-only cache: once per process, in a temporary folder
         folder = Path(tempfile.mkdtemp(prefix="llave-qwen2-"))
         atexit.register(shutil.rmtree, folder, True)
