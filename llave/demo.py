@@ -42,7 +42,7 @@ START_TEXT = {"pretrained": "the shipped pretrained tiny LLaVA-OV (vision tower 
               "pretrain": "a tiny LLaVA-OV pretrained in this run (vision tower frozen)",
               "random": "random weights, one model per seed (vision tower trained)"}
 DEMO_LOSSES = {"InfoNCE": {"alpha": 0.0}, "LLaVE": {"alpha": 9.0},
-               "Focal-InfoNCE": {"loss": "focal", "alpha": 0.0, "focal_margin": 0.3}}    # the paper's Table 3 ablation
+               "Focal-InfoNCE": {"loss": "focal", "alpha": 0.0, "focal_margin": 0.1}}    # the paper's Table 3 ablation
 LOSS_FIELDS = ("alpha", "loss", "focal_margin")
 
 def loss_overrides(spec) -> dict:
@@ -70,6 +70,11 @@ class DemoSettings:
     gradient_accumulation_steps: int = 1   # micro-batches of `batch_size` per update (each its own negatives)
     show_progress: bool = True        # progress bars (sequential runs only)
     workers: int | None = None        # runs trained at once, each in a process of its own (None: one per CPU core)
+
+    def __post_init__(self):
+        if not 0 <= self.warmup_steps < self.steps:     # else the learning rate would never leave its warmup
+            raise ValueError(f"DemoSettings: warmup_steps must be at least 0 and fewer than steps ({self.steps}), "
+                             f"got {self.warmup_steps}")
 
     @classmethod
     def quick(cls, **changes) -> "DemoSettings":
@@ -262,13 +267,10 @@ def check_settings(out: Path, settings: DemoSettings) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, current)
 
-def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: DemoSettings,
-            threads: int | None = None) -> Path:
+def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: DemoSettings) -> Path:
     "Train and evaluate the (seed, loss `name`) run unless its `result.json` exists; returns that file."
     result_path = out / f"seed{seed}" / name / "result.json"
     if not result_path.exists():
-        if threads:                                     # a worker process: its share of the cores
-            torch.set_num_threads(threads)
         checkpoint = train_run(out, init, name, settings.losses[name], seed, settings)
         datasets = mini_datasets(root, settings.eval_rows)
         write_json_atomic(result_path, evaluate_run(checkpoint, root, datasets, settings))
@@ -281,6 +283,7 @@ def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None
     started, root = time.perf_counter(), ensure_mini()
     jobs = [(seed, name) for seed in range(settings.seeds) for name in settings.losses]
     inits = {seed: initial_model(out, root, seed, settings.start) for seed in range(settings.seeds)}
+    reused = sum((out / f"seed{seed}" / name / "result.json").exists() for seed, name in jobs)
     workers = min(len(jobs), settings.workers or os.cpu_count() or 1)
     log(f"{len(jobs)} runs of {settings.steps} steps, {workers} at a time")
     if workers > 1:
@@ -290,12 +293,13 @@ def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None
         path = run_one(out, root, inits[seed], seed, name, settings)
         results.setdefault(seed, {})[name] = json.loads(path.read_text())
         log(f"seed {seed}, {name}: Overall {results[seed][name]['summary']['Overall']:.1f}")
-    write_report(out, results, settings, time.perf_counter() - started)
+    write_report(out, results, settings, time.perf_counter() - started, reused)
     return results
 
 def run_job(out: Path, root: Path, init: Path, seed: int, name: str, fields: dict, threads: int) -> Path:
-    "`run_one` in a worker process, its `DemoSettings` given as a dict of fields."
-    return run_one(out, root, init, seed, name, DemoSettings(**fields), threads)
+    "`run_one` in a worker process with `threads` threads (its share of the cores), its `DemoSettings` as a dict of fields."
+    torch.set_num_threads(threads)
+    return run_one(out, root, init, seed, name, DemoSettings(**fields))
 
 def run_in_processes(out: Path, root: Path, inits: dict, jobs: list, settings: DemoSettings, workers: int, log) -> None:
     "Run `jobs` in `workers` fresh (spawned) processes, each with an equal share of this process's threads."
@@ -316,8 +320,10 @@ def run_in_processes(out: Path, root: Path, inits: dict, jobs: list, settings: D
             raise
 
 # %% ../nbs/09_demo.ipynb #5b8a376d
-def write_report(out: Path, results: dict, settings: DemoSettings, seconds: float) -> Path:
-    "Write results.json, summary.png and report.md (the tables) under `out`."
+def write_report(out: Path, results: dict, settings: DemoSettings, seconds: float, reused: int = 0) -> Path:
+    "Write results.json, summary.png and report.md (the tables) under `out`; `reused` runs were done before these `seconds`."
+    runs = sum(len(losses) for losses in results.values())
+    took = f"{seconds / 60:.1f} minutes" + (f" ({reused} of {runs} runs were already done and reused)" if reused else "")
     write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results})
     plot_summary(results, out / "summary.png")
     sections = [f"# llave demo: InfoNCE vs LLaVE on MMEB-mini\n\nFrom {START_TEXT[settings.start]}; "
@@ -325,7 +331,7 @@ def write_report(out: Path, results: dict, settings: DemoSettings, seconds: floa
                 f"batch {settings.batch_size}" + (f" × {settings.gradient_accumulation_steps} accumulated"
                                                   if settings.gradient_accumulation_steps > 1 else "")
                 + f" per run, tau {settings.tau}, "
-                f"{settings.eval_rows or 1000} queries per dataset; {seconds / 60:.1f} minutes.",
+                f"{settings.eval_rows or 1000} queries per dataset; {took}.",
                 "## MMEB-mini (P@1, %; paper Table 2 layout)",
                 comparison_table(results, SUMMARY_COLUMNS, lambda r, c: r["summary"][c], "loss")]
     if settings.video:
@@ -366,6 +372,8 @@ def demo_settings(args) -> DemoSettings:
     settings = DemoSettings.quick() if args.quick else DemoSettings()
     changes = {key: value for key, value in (("seeds", args.seeds), ("steps", args.steps), ("workers", args.workers))
                if value is not None}
+    if args.steps is not None:                          # warm up for at most a tenth of the steps asked for
+        changes["warmup_steps"] = min(settings.warmup_steps, args.steps // 10)
     if args.from_scratch or args.random_init:
         changes["start"] = "random" if args.random_init else "pretrain"
     return dataclasses.replace(settings, **changes)
