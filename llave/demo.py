@@ -55,10 +55,10 @@ def loss_overrides(spec) -> dict:
 
 @dataclass
 class DemoSettings:
-    "What `llave demo` runs. The defaults take about an hour on 2 CPU cores (two runs at a time); `quick()` about 2 minutes."
+    "What `llave demo` runs. The defaults take 75-80 minutes on 2 CPU cores (runs side by side); `quick()` about 2 minutes."
     start: str = "pretrained"         # one of DEMO_STARTS: where every run starts (see `initial_model`)
     seeds: int = 3
-    steps: int = 1500                 # optimizer updates per run, each of `batch_size` × `gradient_accumulation_steps` pairs
+    steps: int = 2000                 # optimizer updates per run, each of `batch_size` × `gradient_accumulation_steps` pairs
     batch_size: int = 32
     learning_rate: float = 5e-4       # at 1,000 steps, 3e-4 (the `tiny` preset's) gave InfoNCE's IND mean 2.4-3.8 less
     warmup_steps: int = 30

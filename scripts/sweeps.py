@@ -2,18 +2,18 @@
 
 Each sweep trains and evaluates under --runs (resumable: finished runs are skipped), then exports results.json,
 report.md and the training logs to --export (data/demo/alpha_sweep, data/demo/negatives), which the notebook plots.
-The defaults are the demo's settings (`llave demo`: the shipped pretrained tiny VLM, 1,500 steps of batch 32 at
+The defaults are the demo's settings (`llave demo`: the shipped pretrained tiny VLM, 2,000 steps of batch 32 at
 learning rate 5e-4, 500 queries per MMEB-mini dataset, video retrieval evaluated, one run per CPU core at a time);
 --start random --steps 450 --eval-rows 0 --no-video are the first demo's (at the current learning rate).
 
 Usage:
-  python scripts/sweeps.py alpha      [--seeds 3] [--steps 1500] [--alphas 0 1 3 9 15 25]
+  python scripts/sweeps.py alpha      [--seeds 3] [--steps 2000] [--alphas 0 1 3 9 15 25]
   python scripts/sweeps.py negatives  [--seeds 3] [--batch-sizes 8 16 32 128] [--chunk-size 32] [--budget pairs|steps|updates]
   python scripts/sweeps.py both
-Cost on 2 idle CPU cores at the defaults: two runs of 1,500 x 32 pairs train and evaluate side by side in ~12.5
-minutes, so `alpha` (18 runs) takes ~1 h 55 min and `negatives` with --budget pairs (24 runs) ~2 h 30 min;
---budget steps makes the batch-128 runs 4x longer, and --budget updates every run as long as a batch-128 run
-(4x the pairs of a batch-32 run: ~10 h in all).
+Cost on 2 idle CPU cores at the defaults: a run takes about 8.5 minutes of the machine when runs train side by
+side (the committed demo: 9 runs of 2,000 x 32 pairs in 76 minutes), so `alpha` (18 runs) takes ~2 h 30 min and
+`negatives` with --budget pairs (24 runs) ~3 h 25 min; --budget steps makes the batch-128 runs 4x longer, and
+--budget updates every run as long as a batch-128 run (4x the pairs of a batch-32 run: ~13 h in all).
 Finished runs are skipped on a rerun.
 """
 import argparse
@@ -54,7 +54,8 @@ def parse(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse(argv)
     settings = DemoSettings(start=args.start, steps=args.steps, eval_rows=args.eval_rows or None, video=args.video,
-                            show_progress=not args.no_progress)
+                            show_progress=not args.no_progress,
+                            warmup_steps=min(DemoSettings.warmup_steps, args.steps // 10))   # as `llave demo --steps`
     runs, export = Path(args.runs), Path(args.export)
     if args.which in ("alpha", "both"):
         started = time.perf_counter()
