@@ -42,8 +42,8 @@ START_TEXT = {"pretrained": "the shipped pretrained tiny LLaVA-OV (vision tower 
               "pretrain": "a tiny LLaVA-OV pretrained in this run (vision tower frozen)",
               "random": "random weights, one model per seed (vision tower trained)"}
 DEMO_LOSSES = {"InfoNCE": {"alpha": 0.0}, "LLaVE": {"alpha": 9.0},
-               "Focal-InfoNCE": {"loss": "focal", "alpha": 0.0, "focal_margin": 0.1}}    # the paper's Table 3 ablation
-LOSS_FIELDS = ("alpha", "loss", "focal_margin")
+               "Focal-InfoNCE": {"loss": "focal", "alpha": 0.0, "focal_margin": 0.1, "focal_signed": True}}  # Table 3's ablation
+LOSS_FIELDS = ("alpha", "loss", "focal_margin", "focal_signed")
 
 def loss_overrides(spec) -> dict:
     "A loss of `DemoSettings.losses` as training-config fields: a number is an alpha, a dict names the fields."
@@ -80,6 +80,10 @@ class DemoSettings:
     def quick(cls, **changes) -> "DemoSettings":
         "A two-minute smoke run of the whole pipeline: one seed, 120 steps (models barely trained), 200 queries per dataset."
         return cls(**{"seeds": 1, "steps": 120, "eval_rows": 200, **changes})
+
+    def with_steps(self, steps: int) -> "DemoSettings":
+        "These settings for `steps` updates, warming up for at most a tenth of them (`llave demo --steps`, the sweeps)."
+        return dataclasses.replace(self, steps=steps, warmup_steps=min(self.warmup_steps, steps // 10))
 
 # %% ../nbs/09_demo.ipynb #bb832541
 def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained") -> Path:
@@ -370,10 +374,9 @@ def export_results(run_dir: str | Path, destination: str | Path, model_seed: int
 def demo_settings(args) -> DemoSettings:
     "The `DemoSettings` that `llave demo`'s flags ask for."
     settings = DemoSettings.quick() if args.quick else DemoSettings()
-    changes = {key: value for key, value in (("seeds", args.seeds), ("steps", args.steps), ("workers", args.workers))
-               if value is not None}
-    if args.steps is not None:                          # warm up for at most a tenth of the steps asked for
-        changes["warmup_steps"] = min(settings.warmup_steps, args.steps // 10)
+    if args.steps is not None:
+        settings = settings.with_steps(args.steps)
+    changes = {key: value for key, value in (("seeds", args.seeds), ("workers", args.workers)) if value is not None}
     if args.from_scratch or args.random_init:
         changes["start"] = "random" if args.random_init else "pretrain"
     return dataclasses.replace(settings, **changes)

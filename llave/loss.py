@@ -88,18 +88,23 @@ def negative_gradient_share(s: torch.Tensor, tau: float = 0.02, alpha: float = 9
     return torch.softmax(logits, dim=-1)
 
 # %% ../nbs/01_loss.ipynb #648a5709
-def focal_logits(s: torch.Tensor, labels: torch.Tensor, tau: float = 0.02, margin: float = 0.3) -> torch.Tensor:
-    "Focal-InfoNCE logits `[n, m]`: `s^2 / tau` at the positive `labels[i]`, `s (s + margin) / tau` elsewhere."
+def focal_logits(
+    s: torch.Tensor, labels: torch.Tensor, tau: float = 0.02, margin: float = 0.3, signed: bool = False
+) -> torch.Tensor:
+    """Focal-InfoNCE logits `[n, m]`: `s^2 / tau` at the positive `labels[i]`, `s (s + margin) / tau` elsewhere.
+    `signed=True` squares the positive with its sign, `s |s|`: the same for `s >= 0`, lower for an anti-aligned one."""
     positives = torch.zeros_like(s, dtype=torch.bool)
     positives[torch.arange(len(s), device=s.device), labels] = True
-    return torch.where(positives, s * s, s * (s + margin)) / tau
+    positive = s * s.abs() if signed else s * s
+    return torch.where(positives, positive, s * (s + margin)) / tau
 
 # %% ../nbs/01_loss.ipynb #29bec149
 def focal_info_nce(
-    q: torch.Tensor, t: torch.Tensor, tau: float = 0.02, margin: float = 0.3, symmetric: bool = True
+    q: torch.Tensor, t: torch.Tensor, tau: float = 0.02, margin: float = 0.3, symmetric: bool = True,
+    signed: bool = False,
 ) -> torch.Tensor:
-    "Focal-InfoNCE (Hou and Li, 2023) of matching rows of `q` `[n, d]` and `t` `[n, d]`; a scalar."
-    return matched_pairs_loss(q, t, lambda s, labels: focal_logits(s, labels, tau, margin), symmetric)
+    "Focal-InfoNCE (Hou and Li, 2023) of matching rows of `q` `[n, d]` and `t` `[n, d]`; a scalar (`signed`: see `focal_logits`)."
+    return matched_pairs_loss(q, t, lambda s, labels: focal_logits(s, labels, tau, margin, signed), symmetric)
 
 # %% ../nbs/01_loss.ipynb #2264c978
 class GatherWithGradient(torch.autograd.Function):
@@ -144,22 +149,24 @@ class ContrastiveLoss(nn.Module):
     Without a process group (or with one rank) it is `hardness_weighted_nce`. With several ranks, `q` and `t`
     are gathered with gradient and the local rows scored against all columns, so that DDP's gradient average
     equals one process holding the whole batch. With `focal_margin` it is Focal-InfoNCE (`alpha` must be 0),
-    with the same gathered negatives."""
+    with the same gathered negatives (`focal_signed`: the positive's square keeps its sign, see `focal_logits`)."""
 
     def __init__(self, tau: float = 0.02, alpha: float = 9.0, symmetric: bool = True, gather: bool = True, group=None,
-                 focal_margin: float | None = None):
+                 focal_margin: float | None = None, focal_signed: bool = False):
         super().__init__()
         if tau <= 0:
             raise ValueError(f"tau must be positive, got {tau}")
         if focal_margin is not None and alpha != 0:
             raise ValueError(f"Focal-InfoNCE replaces the hardness weights: give alpha=0 with focal_margin, got alpha={alpha}")
+        if focal_signed and focal_margin is None:
+            raise ValueError("focal_signed is an option of Focal-InfoNCE: give focal_margin too")
         self.tau, self.alpha, self.symmetric, self.gather, self.group = tau, alpha, symmetric, gather, group
-        self.focal_margin = focal_margin
+        self.focal_margin, self.focal_signed = focal_margin, focal_signed
 
     def logits(self, s: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         "Logits `[n, m]` of similarities `s` `[n, m]` whose positives are at `labels` `[n]`."
         if self.focal_margin is not None:
-            return focal_logits(s, labels, self.tau, self.focal_margin)
+            return focal_logits(s, labels, self.tau, self.focal_margin, self.focal_signed)
         return weighted_logits(s, labels, self.tau, self.alpha)
 
     def get_logits(self, q: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
@@ -184,5 +191,7 @@ class ContrastiveLoss(nn.Module):
         return loss * world_size / total
 
     def extra_repr(self) -> str:
-        kind = f"focal_margin={self.focal_margin}" if self.focal_margin is not None else f"alpha={self.alpha}"
+        kind = f"alpha={self.alpha}"
+        if self.focal_margin is not None:
+            kind = f"focal_margin={self.focal_margin}" + (", focal_signed=True" if self.focal_signed else "")
         return f"tau={self.tau}, {kind}, symmetric={self.symmetric}, gather={self.gather}"

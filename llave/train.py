@@ -57,6 +57,7 @@ class TrainConfig:
     alpha: float = 9.0
     tau: float = 0.02
     focal_margin: float = 0.3
+    focal_signed: bool = False          # Focal-InfoNCE's positive squared with its sign, s|s| (see nbs/01_loss)
     symmetric: bool = True
     gather_negatives: bool = True       # negatives from every rank
     learning_rate: float = 1e-5
@@ -367,11 +368,13 @@ def clip_gradients(optimizer, max_norm: float | None) -> float:
 def make_loss(config: TrainConfig) -> nn.Module:
     "The loss of `config`: LLaVE's (`alpha = 0` is InfoNCE) or Focal-InfoNCE."
     if config.loss == "llave":
+        if config.focal_signed:
+            raise ValueError("focal_signed=True is an option of Focal-InfoNCE: set loss='focal' too")
         return ContrastiveLoss(tau=config.tau, alpha=config.alpha, symmetric=config.symmetric,
                                gather=config.gather_negatives)
     if config.loss == "focal":     # the same gathered negatives as Eq. 5, only the logits differ
         return ContrastiveLoss(tau=config.tau, alpha=0.0, symmetric=config.symmetric, gather=config.gather_negatives,
-                               focal_margin=config.focal_margin)
+                               focal_margin=config.focal_margin, focal_signed=config.focal_signed)
     raise ValueError(f"loss must be 'llave' or 'focal', got {config.loss!r}")
 
 # %% ../nbs/06_train.ipynb #0689991f

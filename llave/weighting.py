@@ -287,7 +287,8 @@ def alpha_verdict(sweep: dict, column: str = "Overall") -> str:
 
 # %% ../nbs/11_weighting.ipynb #aa8eee8f
 def export_sweep(run_dir: str | Path, destination: str | Path) -> Path:
-    "Copy `results.json`, `report.md`, `summary.png` and the `metrics.jsonl` logs of a sweep run (or of each `batch*` part) to `destination`."
+    """Copy `results.json`, `report.md`, `summary.png` and the `metrics.jsonl` logs of a sweep run (or of each `batch*`
+    part) to `destination`; the logs of an earlier export there are replaced, not merged."""
     run_dir, destination = Path(run_dir), Path(destination)
     sources = [run_dir] + sorted(p for p in run_dir.glob("batch*") if p.is_dir())
     copied = 0
@@ -298,6 +299,7 @@ def export_sweep(run_dir: str | Path, destination: str | Path) -> Path:
                 target.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source / name, target / name)
                 copied += 1
+        shutil.rmtree(target / "logs", ignore_errors=True)          # runs of an earlier sweep must not linger
         for log in source.glob("seed*/*/metrics.jsonl"):
             path = target / "logs" / log.parent.parent.name / log.parent.name / "metrics.jsonl"
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,9 +53,8 @@ def parse(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse(argv)
-    settings = DemoSettings(start=args.start, steps=args.steps, eval_rows=args.eval_rows or None, video=args.video,
-                            show_progress=not args.no_progress,
-                            warmup_steps=min(DemoSettings.warmup_steps, args.steps // 10))   # as `llave demo --steps`
+    settings = DemoSettings(start=args.start, eval_rows=args.eval_rows or None, video=args.video,
+                            show_progress=not args.no_progress).with_steps(args.steps)     # as `llave demo --steps`
     runs, export = Path(args.runs), Path(args.export)
     if args.which in ("alpha", "both"):
         started = time.perf_counter()

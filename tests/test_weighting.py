@@ -44,6 +44,7 @@ def test_script_runs_a_tiny_alpha_sweep_and_exports_it(tmp_path):
     results = json.loads((exported / "results.json").read_text())
     assert results["settings"]["losses"] == {"alpha=0": 0.0, "alpha=9": 9.0}
     assert results["settings"]["video"] is False
+    assert (results["settings"]["steps"], results["settings"]["warmup_steps"]) == (2, 0)   # DemoSettings.with_steps
     logs = training_logs(exported, losses=("alpha=0", "alpha=9"))
     assert logs["alpha=9"][0]["step"].tolist() == [2.0]
     assert not list(exported.rglob("*.safetensors")) and not list(exported.rglob("optimizer.pt"))
