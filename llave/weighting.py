@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .demo import CHANCE, DEMO_RESULTS, DemoSettings, initial_model, loss_overrides, run_demo
+from .demo import CHANCE, DEMO_RESULTS, RESUMABLE, DemoSettings, initial_model, loss_overrides, run_demo
 from .core import compare_seeds, write_json_atomic, write_text_atomic
 from .loss import negative_gradient_share, similarity
 from .train import PROFILE_KEYS, batch_profile, prepare_side
@@ -23,9 +23,9 @@ from .train import PROFILE_KEYS, batch_profile, prepare_side
 __all__ = ['LOG_KEYS', 'REPLAY_ALPHAS', 'SWEEP_ALPHAS', 'ALPHA_SWEEP_RESULTS', 'NEGATIVES_RESULTS', 'NEGATIVES_BUDGETS',
            'read_metrics', 'training_logs', 'plot_training_dynamics', 'final_values', 'dynamics_verdict', 'embed_pairs',
            'share_by_rank', 'sub_batches', 'replay_profile', 'negatives_profile', 'replay_shares', 'plot_share_replay',
-           'demo_models', 'replay_batch', 'replay_table', 'replay_verdict', 'alpha_name', 'alpha_sweep', 'score_matrix',
-           'sweep_alphas', 'plot_alpha_sweep', 'compare_to_baseline', 'alpha_verdict', 'export_sweep',
-           'negatives_settings', 'negatives_sweep', 'plot_negatives', 'negatives_verdict']
+           'demo_models', 'replay_batch', 'replay_table', 'replay_verdict', 'alpha_name', 'reuse_demo_runs',
+           'alpha_sweep', 'score_matrix', 'sweep_alphas', 'plot_alpha_sweep', 'compare_to_baseline', 'alpha_verdict',
+           'export_sweep', 'negatives_settings', 'negatives_sweep', 'plot_negatives', 'negatives_verdict']
 
 # %% ../nbs/11_weighting.ipynb #36fb2cbf
 LOG_KEYS = ("loss",) + PROFILE_KEYS
@@ -223,13 +223,39 @@ NEGATIVES_RESULTS = DEMO_RESULTS / "negatives"
 def alpha_name(alpha: float) -> str:
     return f"alpha={alpha:g}"
 
+def reuse_demo_runs(demo: str | Path, out: str | Path, settings: DemoSettings, log=print) -> int:
+    """Copy the finished runs of the `llave demo` directory `demo` whose loss is a plain alpha (InfoNCE: 0, LLaVE: 9)
+    into the sweep `out` as its `alpha=a` runs, if the demo ran with the sweep's `settings`; returns how many."""
+    demo, out = Path(demo), Path(out)
+    if not (demo / "settings.json").exists():
+        raise FileNotFoundError(f"{demo}: no settings.json, so not a `llave demo` output directory")
+    recorded = json.loads((demo / "settings.json").read_text())
+    wanted = json.loads(json.dumps({k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}))
+    changed = sorted(k for k in set(recorded) | set(wanted) if k != "losses" and recorded.get(k) != wanted.get(k))
+    if changed:
+        raise ValueError(f"{demo}: its runs were made with other settings than the sweep's ({', '.join(changed)} differ)")
+    copied = 0
+    for name, spec in recorded.get("losses", {}).items():
+        fields = loss_overrides(spec)
+        alias = alpha_name(fields["alpha"]) if set(fields) == {"alpha"} else None
+        for seed in range(settings.seeds if alias in settings.losses else 0):
+            source, target = demo / f"seed{seed}" / name, out / f"seed{seed}" / alias
+            if (source / "result.json").exists() and not target.exists():
+                shutil.copytree(source, target)
+                copied += 1
+    log(f"reused {copied} finished run(s) of {demo}")
+    return copied
+
 def alpha_sweep(out: str | Path, alphas: tuple = SWEEP_ALPHAS, seeds: int = 3, settings: DemoSettings | None = None,
-                log=print) -> dict:
-    "Train and evaluate every alpha for `seeds` seeds under `out`; returns run_demo's `{seed: {'alpha=a': result}}`."
+                log=print, reuse: str | Path | None = None) -> dict:
+    """Train and evaluate every alpha for `seeds` seeds under `out`; returns run_demo's `{seed: {'alpha=a': result}}`.
+    `reuse`: a `llave demo` directory made with the same settings, whose InfoNCE and LLaVE runs need not train again."""
     if not alphas or any(not math.isfinite(a) or a < 0 for a in alphas) or len(set(map(alpha_name, alphas))) != len(alphas):
         raise ValueError(f"alphas must be distinct, finite and >= 0, got {list(alphas)}")
     settings = dataclasses.replace(settings or DemoSettings(), seeds=seeds,
                                    losses={alpha_name(a): float(a) for a in alphas})
+    if reuse is not None:
+        reuse_demo_runs(reuse, out, settings, log)
     return run_demo(out, settings, log=log)
 
 # %% ../nbs/11_weighting.ipynb #c35d1f42

@@ -7,14 +7,15 @@ learning rate 5e-4, 500 queries per MMEB-mini dataset, video retrieval evaluated
 --start random --steps 450 --eval-rows 0 --no-video are the first demo's (at the current learning rate).
 
 Usage:
-  python scripts/sweeps.py alpha      [--seeds 3] [--steps 2000] [--alphas 0 1 3 9 15 25]
+  python scripts/sweeps.py alpha      [--seeds 3] [--steps 2000] [--alphas 0 1 3 9 15 25] [--reuse-demo runs/demo]
   python scripts/sweeps.py negatives  [--seeds 3] [--batch-sizes 8 16 32 128] [--chunk-size 32] [--budget pairs|steps|updates]
   python scripts/sweeps.py both
 Cost on 2 idle CPU cores at the defaults: a run takes about 8.5 minutes of the machine when runs train side by
 side (the committed demo: 9 runs of 2,000 x 32 pairs in 76 minutes), so `alpha` (18 runs) takes ~2 h 30 min and
 `negatives` with --budget pairs (24 runs) ~3 h 25 min; --budget steps makes the batch-128 runs 4x longer, and
 --budget updates every run as long as a batch-128 run (4x the pairs of a batch-32 run: ~13 h in all).
-Finished runs are skipped on a rerun.
+Finished runs are skipped on a rerun; `--reuse-demo runs/demo` takes a default `llave demo`'s InfoNCE and LLaVE runs
+as alpha 0 and 9 (6 of the 18 alpha runs), after checking that the demo ran with the same settings.
 """
 import argparse
 import json
@@ -38,6 +39,8 @@ def parse(argv=None) -> argparse.Namespace:
                         help="queries per MMEB-mini dataset (0: all 1000)")
     parser.add_argument("--no-video", dest="video", action="store_false", help="skip zero-shot video retrieval")
     parser.add_argument("--alphas", type=float, nargs="+", default=list(SWEEP_ALPHAS))
+    parser.add_argument("--reuse-demo", default=None, help="a `llave demo --out` directory made with the same settings: "
+                        "its InfoNCE and LLaVE runs become the sweep's alpha=0 and alpha=9 runs instead of training again")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32, 128])
     parser.add_argument("--chunk-size", type=int, default=32, help="GradCache chunk for larger batches (0: off)")
     parser.add_argument("--budget", choices=NEGATIVES_BUDGETS, default="pairs",
@@ -58,7 +61,7 @@ def main(argv=None) -> int:
     runs, export = Path(args.runs), Path(args.export)
     if args.which in ("alpha", "both"):
         started = time.perf_counter()
-        alpha_sweep(runs / "alpha", tuple(args.alphas), args.seeds, settings)
+        alpha_sweep(runs / "alpha", tuple(args.alphas), args.seeds, settings, reuse=args.reuse_demo)
         export_sweep(runs / "alpha", export / "alpha_sweep")
         print(alpha_verdict(json.loads((runs / "alpha" / "results.json").read_text())))
         print(f"alpha sweep: {(time.perf_counter() - started) / 60:.1f} min; exported to {export / 'alpha_sweep'}")

@@ -26,6 +26,7 @@ def test_script_defaults_are_the_notebook_sweeps():
     assert args.alphas == [0.0, 1.0, 3.0, 9.0, 15.0, 25.0]
     assert args.batch_sizes == [8, 16, 32, 128] and args.chunk_size == 32 and args.budget == "pairs"
     assert args.seeds == 3 and (args.start, args.steps, args.eval_rows, args.video) == ("pretrained", 2000, 500, True)
+    assert args.reuse_demo is None and load_script().parse(["alpha", "--reuse-demo", "runs/demo"]).reuse_demo == "runs/demo"
 
 
 @pytest.mark.parametrize("argv", [[], ["gamma"], ["alpha", "--budget", "epochs"], ["alpha", "--seeds", "two"]])
