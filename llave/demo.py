@@ -33,8 +33,8 @@ __all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COL
            'DEMO_RESULTS', 'loss_overrides', 'DemoSettings', 'initial_model', 'pretrain_here', 'train_run',
            'mini_datasets', 'similarity_profile', 'random_pair_similarity', 'evaluate_run', 'column_values',
            'video_chance_row', 'mean_std', 'comparison_table', 'similarity_table', 'targets_table', 'plot_summary',
-           'check_settings', 'run_one', 'run_demo', 'run_job', 'run_in_processes', 'write_report', 'export_results',
-           'demo_settings', 'run_demo_command', 'register_cli']
+           'settings_record', 'changed_settings', 'check_settings', 'run_one', 'run_demo', 'run_job',
+           'run_in_processes', 'write_report', 'export_results', 'demo_settings', 'run_demo_command', 'register_cli']
 
 # %% ../nbs/09_demo.ipynb #6c1d4929
 DEMO_STARTS = ("pretrained", "pretrain", "random")
@@ -258,13 +258,20 @@ def plot_summary(results: dict, path: Path) -> Path:
 # %% ../nbs/09_demo.ipynb #6ffe15ec
 RESUMABLE = ("seeds", "show_progress", "workers")   # settings a resumed demo may change (more seeds reuse the finished ones)
 
+def settings_record(settings: DemoSettings) -> dict:
+    "What `settings.json` records of `settings`: every field but the RESUMABLE ones, as JSON reads it back."
+    return json.loads(json.dumps({k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}))
+
+def changed_settings(recorded: dict, current: dict, ignore: tuple = ()) -> list[str]:
+    "The sorted names of the fields in which two settings records differ, apart from `ignore`."
+    return sorted(k for k in set(current) | set(recorded) if k not in ignore and current.get(k) != recorded.get(k))
+
 def check_settings(out: Path, settings: DemoSettings) -> None:
     "Record `settings` in `out/settings.json`, or refuse a directory whose runs were made with other settings."
-    current = json.loads(json.dumps({k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}))
+    current = settings_record(settings)
     path = out / "settings.json"
     if path.exists():
-        recorded = json.loads(path.read_text())
-        changed = sorted(k for k in set(current) | set(recorded) if current.get(k) != recorded.get(k))
+        changed = changed_settings(json.loads(path.read_text()), current)
         if changed:
             raise ValueError(f"{out}: its runs were made with other settings ({', '.join(changed)} differ); "
                              f"use another output directory or remove it")

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .demo import CHANCE, DEMO_RESULTS, RESUMABLE, DemoSettings, initial_model, loss_overrides, run_demo
+from .demo import (CHANCE, DEMO_RESULTS, DemoSettings, changed_settings, initial_model, loss_overrides, run_demo,
+                        settings_record)
 from .core import compare_seeds, write_json_atomic, write_text_atomic
 from .loss import negative_gradient_share, similarity
 from .train import PROFILE_KEYS, batch_profile, prepare_side
@@ -230,8 +231,7 @@ def reuse_demo_runs(demo: str | Path, out: str | Path, settings: DemoSettings, l
     if not (demo / "settings.json").exists():
         raise FileNotFoundError(f"{demo}: no settings.json, so not a `llave demo` output directory")
     recorded = json.loads((demo / "settings.json").read_text())
-    wanted = json.loads(json.dumps({k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}))
-    changed = sorted(k for k in set(recorded) | set(wanted) if k != "losses" and recorded.get(k) != wanted.get(k))
+    changed = changed_settings(recorded, settings_record(settings), ignore=("losses",))
     if changed:
         raise ValueError(f"{demo}: its runs were made with other settings than the sweep's ({', '.join(changed)} differ)")
     copied = 0

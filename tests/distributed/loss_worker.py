@@ -37,14 +37,13 @@ def run_case(sizes, alpha, margin, signed, rank, world_size):
     reference = TwoTowers().double()
     model = DistributedDataParallel(copy.deepcopy(reference))
 
-    loss_fn = ContrastiveLoss(tau=0.05, alpha=alpha, focal_margin=margin, focal_signed=signed)
-    expected = ContrastiveLoss(tau=0.05, alpha=alpha, gather=False, focal_margin=margin, focal_signed=signed)(
-        *reference(query_inputs, target_inputs))
+    options = dict(tau=0.05, alpha=alpha, focal_margin=margin, focal_signed=signed)
+    expected = ContrastiveLoss(gather=False, **options)(*reference(query_inputs, target_inputs))
     expected.backward()
 
     start = sum(sizes[:rank])
     local = slice(start, start + sizes[rank])
-    loss = loss_fn(*model(query_inputs[local], target_inputs[local]))
+    loss = ContrastiveLoss(**options)(*model(query_inputs[local], target_inputs[local]))
     loss.backward()
     averaged = loss.detach().clone()
     dist.all_reduce(averaged)
