@@ -5,6 +5,7 @@
 # %% ../nbs/10_hard_negatives.ipynb #2a4c62a1
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -18,13 +19,14 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .core import SUMMARY_COLUMNS, compare_seeds
+from .core import SUMMARY_COLUMNS, compare_seeds, write_png_atomic
 from .eval import candidate_scores, candidate_similarities
 
 # %% auto #0
-__all__ = ['KINDS', 'load_results', 'seed_frame', 'compare_frame', 'verdict', 'paired_differences', 'similarity_samples',
-           'samples_frame', 'separation', 'plot_similarity_histograms', 'attribute_of', 'row_attributes',
-           'neighbour_agreement', 'umap_projection', 'disagreements', 'sign_test', 'show_disagreement']
+__all__ = ['KINDS', 'QUESTION_PATTERNS', 'load_results', 'seed_frame', 'compare_frame', 'verdict', 'paired_differences',
+           'similarity_samples', 'samples_frame', 'separation', 'plot_similarity_histograms', 'attribute_of',
+           'row_attributes', 'neighbour_agreement', 'umap_projection', 'disagreements', 'sign_test',
+           'show_disagreement', 'question_kind', 'precision_by_kind', 'restyled_rows']
 
 # %% ../nbs/10_hard_negatives.ipynb #adf81060
 def load_results(directory: str | Path) -> tuple[dict, dict]:
@@ -192,3 +194,43 @@ def show_disagreement(axes, row, scores: dict[str, torch.Tensor], k: int = 3):
         for rank, column in enumerate(values.topk(k).indices.tolist()):
             _show_item(axes[1 + index * k + rank], row.candidate_texts[column], row.candidate_images[column],
                        f"{model} #{rank + 1}: {values[column]:.3f}", gold=column == 0)
+
+# %% ../nbs/10_hard_negatives.ipynb #2c6b7132
+QUESTION_PATTERNS = {"left": r"What is directly left of the .+\?", "right": r"What is directly right of the .+\?",
+                     "shape": r"Which object is an? \w+\?", "colour": r"Which object is \w+\?"}
+
+def question_kind(query: str) -> str:
+    "The kind of an MMEB-mini VQA query: `left`/`right` (a neighbour), `shape` or `colour` (the one object with it)."
+    question = query.rsplit("question: ", 1)[-1]
+    for kind, pattern in QUESTION_PATTERNS.items():
+        if re.fullmatch(pattern, question):
+            return kind
+    raise ValueError(f"not an MMEB-mini VQA question: {query!r}")
+
+def precision_by_kind(correct: torch.Tensor, rows: list) -> dict[str, tuple[float, int]]:
+    "`{kind: (P@1 in %, queries)}` of `rows` (EvalRows of a VQA set) given `correct` (bool `[len(rows)]`), in QUESTION_PATTERNS order."
+    if len(correct) != len(rows):
+        raise ValueError(f"{len(correct)} results for {len(rows)} rows")
+    kinds = [question_kind(row.query_text) for row in rows]
+    return {kind: (100 * correct[[k == kind for k in kinds]].float().mean().item(), kinds.count(kind))
+            for kind in QUESTION_PATTERNS if kind in kinds}
+
+# %% ../nbs/10_hard_negatives.ipynb #9dfafe8c
+def restyled_rows(rows: list, scenes: list, style: str, folder: str | Path) -> list:
+    """`rows` (EvalRows whose query image is scene `NNNN` of `scenes`, `.../NNNN.png`) with each query image rendered
+    again in `style` under `folder`; refuses a row whose image is not its scene's rendering (another seed or version)."""
+    from PIL import Image
+    from llave.minimmeb import render
+    indices = []
+    for row in rows:                                    # every row checked before anything is written
+        stem = Path(row.query_image or "").stem
+        if not stem.isdigit() or int(stem) >= len(scenes):
+            raise ValueError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not one of the {len(scenes)} scenes")
+        with Image.open(row.query_image) as image:
+            if not np.array_equal(np.asarray(render(scenes[int(stem)])), np.asarray(image.convert("RGB"))):
+                raise ValueError(f"{row.dataset} row {row.row}: {row.query_image} is not scene {int(stem)} drawn again")
+        indices.append(int(stem))
+    paths = {index: Path(folder) / f"{index:04d}-{style}.png" for index in indices}
+    for index, path in paths.items():
+        write_png_atomic(path, render(dataclasses.replace(scenes[index], style=style)))
+    return [dataclasses.replace(row, query_image=str(paths[index])) for row, index in zip(rows, indices)]

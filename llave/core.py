@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -18,8 +19,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['SYSTEM_PROMPT', 'IMAGE_TOKEN', 'VIDEO_TOKEN', 'VIDEO_PROMPT', 'CAPTION_PROMPT', 'PROMPT_END', 'REFERENCE',
            'SUMMARY_COLUMNS', 'MINI_TASKS', 'llave_prompt', 'reference', 'benchmark_tasks', 'dataset_task',
-           'write_bytes_atomic', 'file_sha256', 'write_text_atomic', 'write_json_atomic', 'atomic_directory',
-           'llave_cache', 'compare_seeds']
+           'write_bytes_atomic', 'file_sha256', 'write_text_atomic', 'write_json_atomic', 'write_png_atomic',
+           'atomic_directory', 'llave_cache', 'compare_seeds']
 
 # %% ../nbs/02_core.ipynb #d524490a
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -92,6 +93,12 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 def write_json_atomic(path: str | Path, content) -> Path:
     "Write `content` as indented JSON to `path` atomically."
     return write_text_atomic(path, json.dumps(content, indent=1) + "\n")
+
+def write_png_atomic(path: str | Path, image) -> Path:
+    "Write the PIL `image` to `path` as PNG atomically (an interrupted run never leaves half an image to be reused)."
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return write_bytes_atomic(path, buffer.getvalue())
 
 def atomic_directory(directory: str | Path, write, replace: bool = True) -> Path:
     """Run `write(tmp)` into a fresh sibling directory, then move it to `directory`, replacing it; with

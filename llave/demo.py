@@ -24,16 +24,16 @@ from .eval import candidate_scores, candidate_similarities, collect_items, corre
 from .core import SUMMARY_COLUMNS, compare_seeds, dataset_task, write_json_atomic, write_text_atomic
 from .minimmeb import MINI_EVAL_DATASETS, MiniConfig, ensure_mini, mini_eval_dataset, mini_train_pairs
 from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
-from .pretrain import PretrainConfig, pretrain, pretrained_model
+from .pretrain import PretrainConfig, pretrain, pretrained_model, pretrained_record
 from .train import CONFIG_DIRECTORY, checkpoint_directories, copy_model, load_config, train
 from .video import evaluate_video_retrieval, load_video_set
 
 # %% auto #0
 __all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COLUMNS', 'CHANCE', 'TARGETS', 'RESUMABLE',
-           'DEMO_RESULTS', 'loss_overrides', 'DemoSettings', 'initial_model', 'pretrain_here', 'train_run',
-           'mini_datasets', 'similarity_profile', 'random_pair_similarity', 'evaluate_run', 'column_values',
-           'video_chance_row', 'mean_std', 'comparison_table', 'similarity_table', 'targets_table', 'plot_summary',
-           'settings_record', 'changed_settings', 'check_settings', 'run_one', 'run_demo', 'run_job',
+           'LATER_RECORDS', 'DEMO_RESULTS', 'loss_overrides', 'DemoSettings', 'initial_model', 'pretrain_here',
+           'train_run', 'mini_datasets', 'similarity_profile', 'random_pair_similarity', 'evaluate_run',
+           'column_values', 'video_chance_row', 'mean_std', 'comparison_table', 'similarity_table', 'targets_table',
+           'plot_summary', 'settings_record', 'changed_settings', 'check_settings', 'run_one', 'run_demo', 'run_job',
            'run_in_processes', 'write_report', 'export_results', 'demo_settings', 'run_demo_command', 'register_cli']
 
 # %% ../nbs/09_demo.ipynb #6c1d4929
@@ -70,11 +70,15 @@ class DemoSettings:
     gradient_accumulation_steps: int = 1   # micro-batches of `batch_size` per update (each its own negatives)
     show_progress: bool = True        # progress bars (sequential runs only)
     workers: int | None = None        # runs trained at once, each in a process of its own (None: one per CPU core)
+    line_drawings: int = 0            # start "pretrain" only: outline scenes added to the generative stage (lesson 05c)
 
     def __post_init__(self):
         if not 0 <= self.warmup_steps < self.steps:     # else the learning rate would never leave its warmup
             raise ValueError(f"DemoSettings: warmup_steps must be at least 0 and fewer than steps ({self.steps}), "
                              f"got {self.warmup_steps}")
+        if self.line_drawings < 0 or (self.line_drawings and self.start != "pretrain"):
+            raise ValueError(f"DemoSettings: line_drawings ({self.line_drawings}) must be >= 0, and > 0 only with "
+                             f"start='pretrain' (the generative stage run here; --from-scratch), not {self.start!r}")
 
     @classmethod
     def quick(cls, **changes) -> "DemoSettings":
@@ -86,12 +90,13 @@ class DemoSettings:
         return dataclasses.replace(self, steps=steps, warmup_steps=min(self.warmup_steps, steps // 10))
 
 # %% ../nbs/09_demo.ipynb #bb832541
-def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained") -> Path:
-    "Where the seed's runs start: the shipped pretrained model, one pretrained under `out` (`pretrain`), or a random one."
+def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", line_drawings: int = 0) -> Path:
+    """Where the seed's runs start: the shipped pretrained model, one pretrained under `out` (`pretrain`, with
+    `line_drawings` outline drawings among its examples), or a random one."""
     if start == "pretrained":       # llave/pretrained/tiny-mmeb-mini, its SHA-256 checked
         return pretrained_model()
     if start == "pretrain":         # rebuild that checkpoint (`llave demo --from-scratch`): one for all seeds
-        return pretrain_here(out / "pretrain")
+        return pretrain_here(out / "pretrain", PretrainConfig(show_progress=False, line_drawings=line_drawings))
     if start != "random":
         raise ValueError(f"start must be one of {DEMO_STARTS}, got {start!r}")
     path = out / f"seed{seed}" / "initial-model"
@@ -259,12 +264,21 @@ def plot_summary(results: dict, path: Path) -> Path:
 RESUMABLE = ("seeds", "show_progress", "workers")   # settings a resumed demo may change (more seeds reuse the finished ones)
 
 def settings_record(settings: DemoSettings) -> dict:
-    "What `settings.json` records of `settings`: every field but the RESUMABLE ones, as JSON reads it back."
-    return json.loads(json.dumps({k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}))
+    """What `settings.json` records of `settings`: every field but the RESUMABLE ones, as JSON reads it back, and for
+    the shipped pretrained start the SHA-256 of its weights (runs made from another checkpoint are not resumed)."""
+    fields = {k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}
+    if not fields["line_drawings"]:                     # recorded only when used: older records stay comparable
+        del fields["line_drawings"]
+    if settings.start == "pretrained":
+        fields["pretrained_sha256"] = pretrained_record()["sha256"]["model.safetensors"]
+    return json.loads(json.dumps(fields))
+
+LATER_RECORDS = ("pretrained_sha256",)     # recorded since November 2026: a settings.json from before is not refused for it
 
 def changed_settings(recorded: dict, current: dict, ignore: tuple = ()) -> list[str]:
-    "The sorted names of the fields in which two settings records differ, apart from `ignore`."
-    return sorted(k for k in set(current) | set(recorded) if k not in ignore and current.get(k) != recorded.get(k))
+    "The sorted names of the fields in which two settings records differ, apart from `ignore` (and LATER_RECORDS `recorded` lacks)."
+    return sorted(k for k in set(current) | set(recorded) if k not in ignore and current.get(k) != recorded.get(k)
+                  and not (k in LATER_RECORDS and k not in recorded))
 
 def check_settings(out: Path, settings: DemoSettings) -> None:
     "Record `settings` in `out/settings.json`, or refuse a directory whose runs were made with other settings."
@@ -293,7 +307,7 @@ def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None
     check_settings(out, settings)
     started, root = time.perf_counter(), ensure_mini()
     jobs = [(seed, name) for seed in range(settings.seeds) for name in settings.losses]
-    inits = {seed: initial_model(out, root, seed, settings.start) for seed in range(settings.seeds)}
+    inits = {seed: initial_model(out, root, seed, settings.start, settings.line_drawings) for seed in range(settings.seeds)}
     reused = sum((out / f"seed{seed}" / name / "result.json").exists() for seed, name in jobs)
     workers = min(len(jobs), settings.workers or os.cpu_count() or 1)
     log(f"{len(jobs)} runs of {settings.steps} steps, {workers} at a time")
@@ -337,7 +351,9 @@ def write_report(out: Path, results: dict, settings: DemoSettings, seconds: floa
     took = f"{seconds / 60:.1f} minutes" + (f" ({reused} of {runs} runs were already done and reused)" if reused else "")
     write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results})
     plot_summary(results, out / "summary.png")
-    sections = [f"# llave demo: InfoNCE vs LLaVE on MMEB-mini\n\nFrom {START_TEXT[settings.start]}; "
+    start = START_TEXT[settings.start] + (f", with {settings.line_drawings} line drawings among its generative "
+                                          f"examples" if settings.line_drawings else "")
+    sections = [f"# llave demo: InfoNCE vs LLaVE on MMEB-mini\n\nFrom {start}; "
                 f"{len(results)} seed(s), {settings.steps} steps of "
                 f"batch {settings.batch_size}" + (f" × {settings.gradient_accumulation_steps} accumulated"
                                                   if settings.gradient_accumulation_steps > 1 else "")
@@ -386,6 +402,8 @@ def demo_settings(args) -> DemoSettings:
     changes = {key: value for key, value in (("seeds", args.seeds), ("workers", args.workers)) if value is not None}
     if args.from_scratch or args.random_init:
         changes["start"] = "random" if args.random_init else "pretrain"
+    if args.line_drawings:
+        changes["line_drawings"] = args.line_drawings      # refused by DemoSettings without --from-scratch
     return dataclasses.replace(settings, **changes)
 
 def run_demo_command(args) -> int:
@@ -407,6 +425,8 @@ def register_cli(groups: dict) -> None:
                         help="pretrain the tiny VLM here first (about 8 minutes) instead of using the shipped checkpoint")
     starts.add_argument("--random-init", action="store_true",
                         help="contrastive training from random weights, no generative stage (the models barely learn)")
+    parser.add_argument("--line-drawings", type=int, default=0, metavar="N",
+                        help="with --from-scratch: N outline scenes among the generative stage's examples (lesson 05c)")
     parser.add_argument("--quick", action="store_true",
                         help="a two-minute smoke run of the whole pipeline (1 seed, 120 steps, 200 queries a dataset: far from trained)")
     parser.set_defaults(func=run_demo_command)

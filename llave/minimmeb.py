@@ -26,13 +26,14 @@ from .data import load_eval_dataset, load_train_pairs
 
 # %% auto #0
 __all__ = ['COLOURS', 'SHAPES', 'SIZES', 'HELD_OUT', 'CANVAS', 'BACKGROUND', 'MINI_EVAL_DATASETS', 'MINI_TRAIN_SUBSETS',
-           'PROMPTS', 'MOTIONS', 'Obj', 'Scene', 'draw_object', 'render', 'place', 'crop', 'caption', 'random_object',
-           'object_variants', 'scene_variants', 'family', 'MiniConfig', 'Writer', 'train_row', 'eval_row', 'candidates',
-           'label_candidates', 'single_object', 'build_classify', 'build_families', 'scene_questions', 'vqa_rows',
-           'family_eval', 'family_train', 'grounding_scene', 'build_grounding', 'grounding_eval', 'outline_classify',
-           'clip_frames', 'write_mp4', 'read_mp4', 'video_clips', 'clip_captions', 'build_videos', 'checksums',
-           'summary', 'verify_mini', 'build_mini', 'default_root', 'committed_manifest', 'ensure_mini',
-           'mini_train_pairs', 'mini_eval_dataset', 'run_mini', 'register_cli']
+           'PROMPTS', 'EVAL_GROUNDING_FOLDERS', 'MOTIONS', 'Obj', 'Scene', 'draw_object', 'render', 'place', 'crop',
+           'caption', 'random_object', 'object_variants', 'scene_variants', 'family', 'MiniConfig', 'Writer',
+           'train_row', 'eval_row', 'candidates', 'label_candidates', 'single_object', 'build_classify',
+           'build_families', 'scene_questions', 'vqa_rows', 'family_eval', 'family_train', 'grounding_scene',
+           'build_grounding', 'grounding_eval', 'outline_classify', 'eval_grounding_scenes', 'clip_frames', 'write_mp4',
+           'read_mp4', 'video_clips', 'clip_captions', 'build_videos', 'checksums', 'summary', 'verify_mini',
+           'build_mini', 'default_root', 'committed_manifest', 'ensure_mini', 'mini_train_pairs', 'mini_eval_dataset',
+           'run_mini', 'register_cli']
 
 # %% ../nbs/04_minimmeb.ipynb #e3f9f8d1
 COLOURS = {"red": (215, 45, 45), "green": (40, 160, 60), "blue": (45, 85, 215),
@@ -363,6 +364,20 @@ def outline_classify(scenes, rng: random.Random, config: MiniConfig) -> list[dic
             for scene, _, crops in scenes for o, c in zip(scene.objects, crops)]
     return rows[:config.eval_queries]
 
+# %% ../nbs/04_minimmeb.ipynb #a0f1a889
+EVAL_GROUNDING_FOLDERS = {"filled": "eval/ground", "outline": "eval/ground_outline"}
+
+def eval_grounding_scenes(style: str = "outline", seed: int = 0, config: MiniConfig | None = None) -> list[Scene]:
+    """The scenes of the evaluation's three-object images, drawn again from MMEB-mini's `seed`, in file order:
+    `filled` those of Mini-Grounding, `outline` those of Mini-Grounding-Outline, Mini-Classify-Outline and
+    Mini-VQA-Outline (image `images/eval/ground_outline/0007.png` shows scene 7). Rendering one of them in the other
+    style gives the same question about the same objects in the other style."""
+    if style not in EVAL_GROUNDING_FOLDERS:
+        raise ValueError(f"style must be one of {list(EVAL_GROUNDING_FOLDERS)}, got {style!r}")
+    config = config or MiniConfig()
+    rng = random.Random(f"{seed}/{EVAL_GROUNDING_FOLDERS[style]}")
+    return [grounding_scene(rng, style, False) for _ in range(-(-config.eval_queries // 3))]
+
 # %% ../nbs/04_minimmeb.ipynb #991b44c5
 MOTIONS = {
     "right": ["moves from left to right", "slides to the right", "travels rightwards"],
@@ -497,7 +512,8 @@ def _generate(root: Path, seed: int, config: MiniConfig):
     evaluation.update(family_eval(families, rng("eval-family-rows"), config))
     novel = build_families(w, "eval/novel_family", -(-q // size), rng("eval-novel-family"), True, size)
     evaluation["Mini-Retrieval-Novel-t2i"] = family_eval(novel, rng("eval-novel-rows"), config)["Mini-Retrieval-t2i"]
-    for name, style, folder in (("Mini-Grounding", "filled", "eval/ground"), ("Mini-Grounding-Outline", "outline", "eval/ground_outline")):
+    for name, style in (("Mini-Grounding", "filled"), ("Mini-Grounding-Outline", "outline")):
+        folder = EVAL_GROUNDING_FOLDERS[style]          # `eval_grounding_scenes` draws these scenes again
         scenes = build_grounding(w, folder, -(-q // 3), rng(folder), style, False)
         evaluation[name] = grounding_eval(scenes, rng(folder + "-rows"), config)
     evaluation["Mini-Classify-Outline"] = outline_classify(scenes, rng("eval-outline-classify"), config)

@@ -17,15 +17,17 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 import llave
-from .core import SYSTEM_PROMPT, file_sha256, llave_prompt, write_json_atomic
+from .core import SYSTEM_PROMPT, file_sha256, llave_prompt, write_json_atomic, write_png_atomic
+from .data import format_text
 from .model import LLaVE, load_rgb, load_tiny_sizes, tiny_llava_onevision
 from .train import (CONFIG_DIRECTORY, checkpoint_directories, clip_gradients, config_from_dict, copy_model,
                          cosine_schedule, load_training_state, parse_overrides, save_checkpoint)
 
 # %% auto #0
-__all__ = ['CROP_INSTRUCTION', 'ANSWER_PLACES', 'PRETRAINED', 'PRETRAIN_COMMAND', 'GenerativeExample', 'generative_examples',
-           'chat_text', 'generative_batch', 'generative_loss', 'PretrainConfig', 'example_order', 'initial_model',
-           'pretrain', 'describe', 'export_pretrained', 'pretrained_model', 'run_pretrain', 'register_cli']
+__all__ = ['CROP_INSTRUCTION', 'LINE_DRAWING_KINDS', 'ANSWER_PLACES', 'PRETRAINED', 'PRETRAIN_COMMAND', 'GenerativeExample',
+           'generative_examples', 'line_drawing_examples', 'chat_text', 'generative_batch', 'generative_loss',
+           'PretrainConfig', 'example_order', 'initial_model', 'pretrain_examples', 'pretrain', 'describe',
+           'export_pretrained', 'pretrained_record', 'pretrained_model', 'run_pretrain', 'register_cli']
 
 # %% ../nbs/05c_pretrain.ipynb #dcc291da
 @dataclass
@@ -45,6 +47,49 @@ def generative_examples(pairs) -> list[GenerativeExample]:
             examples.append(GenerativeExample(pair.query_image, pair.query_text, pair.target_text))
         elif pair.subset == "Mini_Grounding":       # the crop of the object named after the query's last colon
             examples.append(GenerativeExample(pair.target_image, CROP_INSTRUCTION, pair.query_text.rsplit(": ", 1)[1]))
+    return examples
+
+# %% ../nbs/05c_pretrain.ipynb #2ca2dd16
+LINE_DRAWING_KINDS = ("object", "pair", "triple")
+
+def _line_drawing(rng: random.Random, kind: str):
+    "One outline scene of `kind` (no held-out colour–shape combination)."
+    from llave.minimmeb import Scene, grounding_scene, place, random_object, single_object
+    if kind == "object":
+        return single_object(rng, False, "outline")
+    if kind == "triple":
+        return grounding_scene(rng, "outline", False)
+    while True:                                         # two different objects, as in the training families
+        objects = (random_object(rng, False), random_object(rng, False))
+        if objects[0] != objects[1]:
+            return Scene(objects, place(2, rng), "outline")
+
+def line_drawing_examples(folder: str | Path, count: int, seed: int = 0) -> list[GenerativeExample]:
+    """Generative examples of `count` outline scenes drawn from `seed` and written under `folder` (4 in 10 one
+    object: its name; 3 in 10 two objects: caption and one question; 3 in 10 three objects: each crop's name)."""
+    from llave.minimmeb import PROMPTS, caption, crop, render, scene_questions
+    if count < 0:
+        raise ValueError(f"line_drawings must be >= 0, got {count}")
+    if count == 0:
+        return []
+    folder, rng, examples = Path(folder), random.Random(f"{seed}/line-drawings"), []
+    folder.mkdir(parents=True, exist_ok=True)                 # rewritten every time: another seed's images never linger
+    instruction = lambda name, **fields: format_text(PROMPTS[name].format(**fields), True)
+    save = lambda image, name: str(write_png_atomic(folder / name, image))
+    for index in range(count):
+        kind = LINE_DRAWING_KINDS[(index % 10 > 3) + (index % 10 > 6)]
+        scene = _line_drawing(rng, kind)
+        if kind == "triple":
+            examples += [GenerativeExample(save(crop(scene, k), f"{index:05d}_crop{k}.png"), CROP_INSTRUCTION, obj.phrase)
+                         for k, obj in enumerate(scene.objects)]
+            continue
+        image = save(render(scene), f"{index:05d}.png")
+        if kind == "object":
+            examples.append(GenerativeExample(image, instruction("classify"), scene.objects[0].phrase))
+            continue
+        question, answer = rng.choice(scene_questions(scene))
+        examples += [GenerativeExample(image, instruction("i2t"), caption(scene)),
+                     GenerativeExample(image, instruction("vqa", question=question), answer.phrase)]
     return examples
 
 # %% ../nbs/05c_pretrain.ipynb #d76a93f2
@@ -101,6 +146,7 @@ class PretrainConfig:
     keep_last: int = 1
     show_progress: bool = True
     pooled_share: float = 0.0              # share of examples answered after LLaVE's prompt (at the pooled token)
+    line_drawings: int = 0                 # outline scenes added (`line_drawing_examples`: 1,000 give 1,900 examples; 0: none)
 
 def example_order(count: int, batch_size: int, step: int, seed: int) -> list[int]:
     "The example indices of `step`: epochs are seeded permutations of `count` examples, cut into full batches."
@@ -126,15 +172,20 @@ def initial_model(config: PretrainConfig, examples: list[GenerativeExample]) -> 
         tiny_llava_onevision(path, corpus=corpus, seed=config.seed, **sizes)
     return path
 
+def pretrain_examples(config: PretrainConfig) -> list[GenerativeExample]:
+    "The run's examples: those of MMEB-mini's training pairs, then those of `config.line_drawings` outline scenes (under `output_dir`)."
+    from llave.minimmeb import mini_train_pairs
+    drawings = line_drawing_examples(Path(config.output_dir) / "line-drawings", config.line_drawings, config.seed)
+    return generative_examples(mini_train_pairs()) + drawings
+
 def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
     "Run generative pretraining (one process, CPU or one GPU); returns the last logged statistics."
-    from llave.minimmeb import mini_train_pairs
     torch.manual_seed(config.seed)
     output = Path(config.output_dir)
     checkpoints = checkpoint_directories(output)
     if resume and not checkpoints:
         raise FileNotFoundError(f"--resume: no checkpoint in {output}")
-    examples = generative_examples(mini_train_pairs())
+    examples = pretrain_examples(config)
     path = checkpoints[-1] if resume else initial_model(config, examples)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = LLaVE.from_pretrained(path, torch_dtype=torch.float32, device=device).train()
@@ -190,13 +241,17 @@ def export_pretrained(run_dir: str | Path, destination: str | Path = PRETRAINED,
     write_json_atomic(destination / "pretrain.json", record)
     return destination
 
-def pretrained_model(path: str | Path = PRETRAINED) -> Path:
-    "The committed pretrained tiny model, its weights checked against the SHA-256 in its `pretrain.json`."
+def pretrained_record(path: str | Path = PRETRAINED) -> dict:
+    "The `pretrain.json` of a pretrained model directory (command, config, loss curve, SHA-256 of its weights)."
     path = Path(path)
     if not (path / "pretrain.json").is_file():
         raise FileNotFoundError(f"{path}: no pretrained model here (no pretrain.json); make one with "
                                 f"`{PRETRAIN_COMMAND}` and `llave.pretrain.export_pretrained`")
-    record = json.loads((path / "pretrain.json").read_text())
+    return json.loads((path / "pretrain.json").read_text())
+
+def pretrained_model(path: str | Path = PRETRAINED) -> Path:
+    "The committed pretrained tiny model, its weights checked against the SHA-256 in its `pretrain.json`."
+    path, record = Path(path), pretrained_record(path)
     actual = file_sha256(path / "model.safetensors")
     if actual != record["sha256"]["model.safetensors"]:
         raise ValueError(f"{path / 'model.safetensors'}: SHA-256 {actual} differs from pretrain.json's; rebuild with `{record['command']}`")
