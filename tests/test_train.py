@@ -119,17 +119,25 @@ def test_loss_falls_and_resume_is_exact(toy, tmp_path):
 
 
 def test_gradcache_run_matches_plain_run(toy, tmp_path):
-    """Three steps with GradCache chunks of 3: the losses of three plain steps (1e-5) and their weights.
+    """Three steps with GradCache chunks of 3 against three plain steps: the first loss (same weights, same batch) to
+    1e-6, the later ones to 1e-4 (of ~8), and the weights.
 
-    Adam divides by the gradient's running RMS, so float rounding in near-zero gradients moves a weight by up to
-    lr per step: weights are compared to 1e-4 (lr 1e-4, 3 steps: unrelated runs differ by far more)."""
+    Adam divides by the gradient's running RMS, so float rounding in a near-zero gradient can move that weight by up
+    to lr per step (measured: 0.02% of the weights differ by more than 1e-6, the largest by 8.6e-5, and the later
+    losses by up to 2.5e-5, depending on the machine's kernels). So the weights are held to the bound (3 steps x lr)
+    and, in the mean, to a thousandth of how far the three steps moved them (measured: 4e-5 of it); a wrong gradient
+    moves most weights differently and fails the mean by orders of magnitude."""
     train(toy_config(toy, tmp_path / "plain", max_steps=3))
     train(toy_config(toy, tmp_path / "cached", max_steps=3, gradcache_chunk_size=3))
     losses = [[json.loads(line)["loss"] for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
               for run in ("plain", "cached")]
-    assert len(losses[0]) == 3 and max(abs(a - b) for a, b in zip(*losses)) < 1e-5
+    assert len(losses[0]) == 3 and abs(losses[0][0] - losses[1][0]) < 1e-6
+    assert max(abs(a - b) for a, b in zip(*losses)) < 1e-4
     plain, cached = weights(tmp_path / "plain" / "checkpoint-3"), weights(tmp_path / "cached" / "checkpoint-3")
-    assert max((plain[k] - cached[k]).abs().max().item() for k in plain) < 1e-4
+    start = weights(Path(toy[1]))
+    differ = torch.cat([(plain[k] - cached[k]).abs().flatten() for k in plain])
+    moved = torch.cat([(plain[k] - start[k]).abs().flatten() for k in plain])
+    assert differ.max().item() < 3 * 1e-4 and differ.mean().item() < 1e-3 * moved.mean().item()
 
 
 def test_accumulation_is_the_mean_of_micro_batch_gradients(toy, tmp_path):
