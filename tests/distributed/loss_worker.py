@@ -6,6 +6,7 @@ ranks, wraps the encoder in DDP and uses ContrastiveLoss's cross-rank gathering.
 every parameter gradient must match to 1e-8. Rank 0 prints one line per case; the exit status is 1 on a mismatch.
 """
 import copy
+import gc
 import sys
 
 import torch
@@ -67,6 +68,8 @@ def main() -> int:
         if rank == 0:
             print(f"sizes={sizes} alpha={alpha} focal_margin={margin} focal_signed={signed}: loss error {loss_error:.2e}, gradient error {gradient_error:.2e}"
                   f" {'ok' if ok else 'MISMATCH'}", flush=True)
+    gc.collect()          # free every case's DDP model (its reducer holds gloo work) while the process group lives:
+    dist.barrier()        # destroying the group under a live reducer aborted the process at exit about half the time
     dist.destroy_process_group()
     return 1 if failed else 0
 
