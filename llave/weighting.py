@@ -370,7 +370,7 @@ def negatives_sweep(out: str | Path, batch_sizes: tuple = (8, 16, 32, 128), seed
     root, results = ensure_mini(), {}
     for size, part in parts.items():
         for seed in range(seeds):             # the same initial model at every batch size
-            shared = initial_model(out, root, seed, settings.start)
+            shared = initial_model(out, root, seed, settings.start, settings.line_drawings)
             own = {"random": out / f"batch{size}" / f"seed{seed}" / "initial-model",
                    "pretrain": out / f"batch{size}" / "pretrain" / shared.name}.get(settings.start)
             if own is not None and not own.exists():      # ("pretrained": every run reads the shipped model)
