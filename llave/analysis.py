@@ -23,10 +23,10 @@ from .core import SUMMARY_COLUMNS, compare_seeds, write_png_atomic
 from .eval import candidate_scores, candidate_similarities
 
 # %% auto #0
-__all__ = ['KINDS', 'QUESTION_PATTERNS', 'load_results', 'seed_frame', 'compare_frame', 'verdict', 'paired_differences',
-           'similarity_samples', 'samples_frame', 'separation', 'plot_similarity_histograms', 'attribute_of',
-           'row_attributes', 'neighbour_agreement', 'umap_projection', 'disagreements', 'sign_test',
-           'show_disagreement', 'question_kind', 'precision_by_kind', 'restyled_rows']
+__all__ = ['KINDS', 'QUESTION_PATTERNS', 'DRAWINGS', 'LABEL_ATTRIBUTES', 'load_results', 'seed_frame', 'compare_frame', 'verdict',
+           'paired_differences', 'similarity_samples', 'samples_frame', 'separation', 'plot_similarity_histograms',
+           'attribute_of', 'row_attributes', 'neighbour_agreement', 'umap_projection', 'disagreements', 'sign_test',
+           'show_disagreement', 'question_kind', 'precision_by_kind', 'restyled_rows', 'redrawn_crops', 'label_errors']
 
 # %% ../nbs/10_hard_negatives.ipynb #adf81060
 def load_results(directory: str | Path) -> tuple[dict, dict]:
@@ -234,3 +234,56 @@ def restyled_rows(rows: list, scenes: list, style: str, folder: str | Path) -> l
     for index, path in paths.items():
         write_png_atomic(path, render(dataclasses.replace(scenes[index], style=style)))
     return [dataclasses.replace(row, query_image=str(paths[index])) for row, index in zip(rows, indices)]
+
+# %% ../nbs/10_hard_negatives.ipynb #4f55acd0
+DRAWINGS = ("crop", "alone")        # how `redrawn_crops` draws a Mini-Classify-Outline object again
+
+def redrawn_crops(rows: list, scenes: list, drawing: str, style: str, folder: str | Path) -> tuple[list, list]:
+    """Mini-Classify-Outline `rows` (query image `.../NNNN_cropK.png`: object K of scene NNNN of `scenes`) with each
+    query image drawn again in `style` under `folder`: `crop`, the evaluation's fixed window around the object, or
+    `alone`, the object by itself at the centre of an empty canvas (as the classification sets draw theirs).
+    Returns the rows and their objects; refuses a row whose image is not its object's crop (another seed or version)."""
+    from PIL import Image
+    from llave.minimmeb import CANVAS, Scene, crop, render
+    if drawing not in DRAWINGS:
+        raise ValueError(f"drawing must be one of {DRAWINGS}, got {drawing!r}")
+    found = []
+    for row in rows:                                    # every row checked before anything is written
+        match = re.fullmatch(r"(\d+)_crop(\d)", Path(row.query_image or "").stem)
+        if not match or int(match[1]) >= len(scenes) or int(match[2]) >= len(scenes[int(match[1])].objects):
+            raise ValueError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not a crop of one of the {len(scenes)} scenes")
+        scene, index = scenes[int(match[1])], int(match[2])
+        with Image.open(row.query_image) as image:
+            if not np.array_equal(np.asarray(crop(scene, index)), np.asarray(image.convert("RGB"))):
+                raise ValueError(f"{row.dataset} row {row.row}: {row.query_image} is not object {index} of scene {int(match[1])} cropped again")
+        found.append((scene, index))
+    redrawn = []
+    for row, (scene, index) in zip(rows, found):
+        image = (crop(dataclasses.replace(scene, style=style), index) if drawing == "crop"
+                 else render(Scene((scene.objects[index],), ((CANVAS // 2, CANVAS // 2),), style)))
+        path = Path(folder) / f"{Path(row.query_image).stem}-{drawing}-{style}.png"
+        write_png_atomic(path, image)
+        redrawn.append(dataclasses.replace(row, query_image=str(path)))
+    return redrawn, [scene.objects[index] for scene, index in found]
+
+# %% ../nbs/10_hard_negatives.ipynb #d95f0c13
+LABEL_ATTRIBUTES = ("size", "colour", "shape")     # the words of an MMEB-mini label, in order: "small red circle"
+
+def label_errors(scores: torch.Tensor, rows: list, objects: list) -> dict[str, float]:
+    """A classification set's P@1 (%), overall and by the object's size; how often (%) a small object's chosen label
+    says large and a large one's says small; and the share of all queries (%) whose chosen label names the wrong
+    colour or shape (`scores` `[queries, candidates]`, gold first)."""
+    if not len(scores) == len(rows) == len(objects):
+        raise ValueError(f"{len(scores)} score rows, {len(rows)} rows and {len(objects)} objects")
+    chosen = [dict(zip(LABEL_ATTRIBUTES, row.candidate_texts[pick].split()[-3:]))
+              for row, pick in zip(rows, scores.argmax(1).tolist())]
+    right = (scores.argmax(1) == 0).tolist()
+    share = lambda flags: 100 * sum(flags) / len(flags) if flags else float("nan")
+    out = {"P@1": share(right)}
+    for size, other in (("small", "large"), ("large", "small")):
+        which = [k for k, obj in enumerate(objects) if obj.size == size]
+        out[f"P@1 {size}"] = share([right[k] for k in which])
+        out[f"{size} called {other}"] = share([chosen[k]["size"] == other for k in which])
+    for attribute in ("colour", "shape"):
+        out[f"wrong {attribute}"] = share([words[attribute] != getattr(obj, attribute) for words, obj in zip(chosen, objects)])
+    return out
