@@ -268,14 +268,24 @@ def _cut(self: ModalityBatchSampler, indices: list[int]) -> list[list[int]]:
     return batches
 
 @patch
+def _pass(self: ModalityBatchSampler, rng: random.Random) -> list[list[int]]:
+    "One pass over the items: each group shuffled and cut into batches, then the batches shuffled."
+    batches = []
+    for key in sorted(self.members, key=repr):
+        indices = list(self.members[key]); rng.shuffle(indices)
+        batches += self._cut(indices)
+    rng.shuffle(batches)
+    return batches
+
+@patch
 def epoch(self: ModalityBatchSampler, epoch: int) -> list[list[int]]:
-    "The batches of `epoch`, in order (cached)."
+    """The batches of `epoch`, in order (cached): at least epoch 0's `per_epoch`. A repeated `distinct` key can leave
+    another shuffle a batch short; that epoch is then topped up from a second pass, so every step has a batch."""
     if epoch not in self._plans:
-        rng, batches = random.Random(f"{self.seed}/{epoch}"), []
-        for key in sorted(self.members, key=repr):
-            indices = list(self.members[key]); rng.shuffle(indices)
-            batches += self._cut(indices)
-        rng.shuffle(batches)
+        rng = random.Random(f"{self.seed}/{epoch}")
+        batches = self._pass(rng)
+        while len(batches) < getattr(self, "per_epoch", 0):     # (epoch 0 defines per_epoch)
+            batches += self._pass(rng)
         self._plans = {k: v for k, v in self._plans.items() if k == 0}
         self._plans[epoch] = batches
     return self._plans[epoch]
