@@ -413,9 +413,13 @@ def plot_negatives(sweep: dict, column: str = "Overall") -> "plt.Figure":
     return figure
 
 def negatives_verdict(sweep: dict, column: str = "Overall") -> str:
-    "One line per batch size: each loss's mean and the paired difference of the last two losses."
+    """One line per batch size: each loss's mean and the paired difference of the last two losses; then one line per
+    loss: each larger batch against the smallest, paired by seed."""
     sizes = sorted(sweep["results"], key=int)
     losses = list(next(iter(next(iter(sweep["results"].values())).values())))
+    seeds = {size: list(sweep["results"][size]) for size in sizes}
+    if any(seeds[size] != seeds[sizes[0]] for size in sizes):
+        raise ValueError(f"the batch sizes were run with different seeds: {seeds}")
     lines = [f"{column} P@1 by batch size (budget: same {sweep.get('budget', '?')}):"]
     for size in sizes:
         scores = score_matrix(sweep["results"][size], losses, column)
@@ -423,4 +427,8 @@ def negatives_verdict(sweep: dict, column: str = "Overall") -> str:
         if len(losses) >= 2:
             line += f"; {losses[-1]} − {losses[-2]}: {compare_to_baseline(scores, len(losses) - 1, len(losses) - 2)}"
         lines.append(line)
+    for loss in losses:
+        by_size = {size: score_matrix(sweep["results"][size], [loss], column)[:, 0] for size in sizes}
+        lines.append(f"- {loss}, against batch {sizes[0]}: " + "; ".join(
+            f"batch {size} {compare_seeds(by_size[size] - by_size[sizes[0]])['text']}" for size in sizes[1:]))
     return "\n".join(lines)

@@ -13,7 +13,10 @@ Usage:
 Cost on 2 idle CPU cores at the defaults: a run takes about 8.5 minutes of the machine when runs train side by
 side (the committed demo: 9 runs of 2,000 x 32 pairs in 76 minutes), so `alpha` (18 runs) takes ~2 h 30 min and
 `negatives` with --budget pairs (24 runs) ~3 h 25 min; --budget steps makes the batch-128 runs 4x longer, and
---budget updates every run as long as a batch-128 run (4x the pairs of a batch-32 run: ~13 h in all).
+--budget updates every run as long as a batch-128 run (4x the pairs of a batch-32 run: ~13 h in all). The committed
+data/demo/negatives is the shorter study that holds updates fixed at a demo run's pairs:
+  python scripts/sweeps.py negatives --budget updates --steps 500 --batch-sizes 8 32 128 --no-video
+(500 updates of 128 pairs, 18 runs; see nbs/11_weighting.ipynb for its time).
 Finished runs are skipped on a rerun; `--reuse-demo runs/demo` takes a default `llave demo`'s InfoNCE and LLaVE runs
 as alpha 0 and 9 (6 of the 18 alpha runs), after checking that the demo ran with the same settings.
 """
