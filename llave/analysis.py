@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .core import SUMMARY_COLUMNS, compare_seeds, write_png_atomic
-from .eval import candidate_scores, candidate_similarities
+from .eval import candidate_scores, candidate_similarities, correct_at_1
 
 # %% auto #0
 __all__ = ['KINDS', 'QUESTION_PATTERNS', 'DRAWINGS', 'LABEL_ATTRIBUTES', 'load_results', 'seed_frame', 'compare_frame', 'verdict',
@@ -241,8 +241,9 @@ DRAWINGS = ("crop", "alone")        # how `redrawn_crops` draws a Mini-Classify-
 def redrawn_crops(rows: list, scenes: list, drawing: str, style: str, folder: str | Path) -> tuple[list, list]:
     """Mini-Classify-Outline `rows` (query image `.../NNNN_cropK.png`: object K of scene NNNN of `scenes`) with each
     query image drawn again in `style` under `folder`: `crop`, the evaluation's fixed window around the object, or
-    `alone`, the object by itself at the centre of an empty canvas (as the classification sets draw theirs).
-    Returns the rows and their objects; refuses a row whose image is not its object's crop (another seed or version)."""
+    `alone`, the object by itself at the centre of an empty canvas, at the classification sets' size. Files are
+    named after the crop's folder and name. Returns the rows and their objects; refuses a row whose image is not its
+    object's crop (another seed or version)."""
     from PIL import Image
     from llave.minimmeb import CANVAS, Scene, crop, render
     if drawing not in DRAWINGS:
@@ -261,7 +262,8 @@ def redrawn_crops(rows: list, scenes: list, drawing: str, style: str, folder: st
     for row, (scene, index) in zip(rows, found):
         image = (crop(dataclasses.replace(scene, style=style), index) if drawing == "crop"
                  else render(Scene((scene.objects[index],), ((CANVAS // 2, CANVAS // 2),), style)))
-        path = Path(folder) / f"{Path(row.query_image).stem}-{drawing}-{style}.png"
+        source = Path(row.query_image)
+        path = Path(folder) / f"{source.parent.name}-{source.stem}-{drawing}-{style}.png"
         write_png_atomic(path, image)
         redrawn.append(dataclasses.replace(row, query_image=str(path)))
     return redrawn, [scene.objects[index] for scene, index in found]
@@ -275,9 +277,12 @@ def label_errors(scores: torch.Tensor, rows: list, objects: list) -> dict[str, f
     colour or shape (`scores` `[queries, candidates]`, gold first)."""
     if not len(scores) == len(rows) == len(objects):
         raise ValueError(f"{len(scores)} score rows, {len(rows)} rows and {len(objects)} objects")
+    for row, obj in zip(rows, objects):
+        if row.candidate_texts[0].split()[-3:] != obj.phrase.split():
+            raise ValueError(f"{row.dataset} row {row.row}: gold label {row.candidate_texts[0]!r} is not the object's {obj.phrase!r}")
+    right = correct_at_1(scores).tolist()                  # (refuses NaN scores)
     chosen = [dict(zip(LABEL_ATTRIBUTES, row.candidate_texts[pick].split()[-3:]))
               for row, pick in zip(rows, scores.argmax(1).tolist())]
-    right = (scores.argmax(1) == 0).tolist()
     share = lambda flags: 100 * sum(flags) / len(flags) if flags else float("nan")
     out = {"P@1": share(right)}
     for size, other in (("small", "large"), ("large", "small")):

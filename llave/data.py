@@ -280,7 +280,8 @@ def _pass(self: ModalityBatchSampler, rng: random.Random) -> list[list[int]]:
 @patch
 def epoch(self: ModalityBatchSampler, epoch: int) -> list[list[int]]:
     """The batches of `epoch`, in order (cached): at least epoch 0's `per_epoch`. A repeated `distinct` key can leave
-    another shuffle a batch short; that epoch is then topped up from a second pass, so every step has a batch."""
+    another shuffle a batch short; that epoch is then topped up from a second pass (some items twice), so every step
+    has a batch. A shuffle with more batches keeps them, but steps only reach its first `per_epoch`."""
     if epoch not in self._plans:
         rng = random.Random(f"{self.seed}/{epoch}")
         batches = self._pass(rng)

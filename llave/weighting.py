@@ -419,7 +419,7 @@ def negatives_verdict(sweep: dict, column: str = "Overall") -> str:
     losses = list(next(iter(next(iter(sweep["results"].values())).values())))
     seeds = {size: list(sweep["results"][size]) for size in sizes}
     if any(seeds[size] != seeds[sizes[0]] for size in sizes):
-        raise ValueError(f"the batch sizes were run with different seeds: {seeds}")
+        raise ValueError(f"the batch sizes were run with different seeds (or in another order; paired by position): {seeds}")
     lines = [f"{column} P@1 by batch size (budget: same {sweep.get('budget', '?')}):"]
     for size in sizes:
         scores = score_matrix(sweep["results"][size], losses, column)
