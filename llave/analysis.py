@@ -23,7 +23,7 @@ from .core import SUMMARY_COLUMNS, compare_seeds, write_png_atomic
 from .eval import candidate_scores, candidate_similarities, correct_at_1
 
 # %% auto #0
-__all__ = ['KINDS', 'QUESTION_PATTERNS', 'DRAWINGS', 'LABEL_ATTRIBUTES', 'load_results', 'seed_frame', 'compare_frame', 'verdict',
+__all__ = ['KINDS', 'QUESTION_PATTERNS', 'DRAWINGS', 'load_results', 'seed_frame', 'compare_frame', 'verdict',
            'paired_differences', 'similarity_samples', 'samples_frame', 'separation', 'plot_similarity_histograms',
            'attribute_of', 'row_attributes', 'neighbour_agreement', 'umap_projection', 'disagreements', 'sign_test',
            'show_disagreement', 'question_kind', 'precision_by_kind', 'restyled_rows', 'redrawn_crops', 'label_errors']
@@ -269,20 +269,19 @@ def redrawn_crops(rows: list, scenes: list, drawing: str, style: str, folder: st
     return redrawn, [scene.objects[index] for scene, index in found]
 
 # %% ../nbs/10_hard_negatives.ipynb #d95f0c13
-LABEL_ATTRIBUTES = ("size", "colour", "shape")     # the words of an MMEB-mini label, in order: "small red circle"
-
 def label_errors(scores: torch.Tensor, rows: list, objects: list) -> dict[str, float]:
     """A classification set's P@1 (%), overall and by the object's size; how often (%) a small object's chosen label
     says large and a large one's says small; and the share of all queries (%) whose chosen label names the wrong
     colour or shape (`scores` `[queries, candidates]`, gold first)."""
+    from llave.minimmeb import COLOURS, SHAPES, SIZES
+    words = lambda text: {"size": attribute_of(text, SIZES), "colour": attribute_of(text, COLOURS), "shape": attribute_of(text, SHAPES)}
     if not len(scores) == len(rows) == len(objects):
         raise ValueError(f"{len(scores)} score rows, {len(rows)} rows and {len(objects)} objects")
     for row, obj in zip(rows, objects):
-        if row.candidate_texts[0].split()[-3:] != obj.phrase.split():
+        if words(row.candidate_texts[0]) != words(obj.phrase):
             raise ValueError(f"{row.dataset} row {row.row}: gold label {row.candidate_texts[0]!r} is not the object's {obj.phrase!r}")
     right = correct_at_1(scores).tolist()                  # (refuses NaN scores)
-    chosen = [dict(zip(LABEL_ATTRIBUTES, row.candidate_texts[pick].split()[-3:]))
-              for row, pick in zip(rows, scores.argmax(1).tolist())]
+    chosen = [words(row.candidate_texts[pick]) for row, pick in zip(rows, scores.argmax(1).tolist())]
     share = lambda flags: 100 * sum(flags) / len(flags) if flags else float("nan")
     out = {"P@1": share(right)}
     for size, other in (("small", "large"), ("large", "small")):
@@ -290,5 +289,5 @@ def label_errors(scores: torch.Tensor, rows: list, objects: list) -> dict[str, f
         out[f"P@1 {size}"] = share([right[k] for k in which])
         out[f"{size} called {other}"] = share([chosen[k]["size"] == other for k in which])
     for attribute in ("colour", "shape"):
-        out[f"wrong {attribute}"] = share([words[attribute] != getattr(obj, attribute) for words, obj in zip(chosen, objects)])
+        out[f"wrong {attribute}"] = share([label[attribute] != getattr(obj, attribute) for label, obj in zip(chosen, objects)])
     return out
