@@ -236,10 +236,11 @@ def restyled_rows(rows: list, scenes: list, style: str, folder: str | Path) -> l
     return [dataclasses.replace(row, query_image=str(paths[index])) for row, index in zip(rows, indices)]
 
 # %% ../nbs/10_hard_negatives.ipynb #4f55acd0
-DRAWINGS = ("crop", "alone")        # how `redrawn_crops` draws a Mini-Classify-Outline object again
+DRAWINGS = ("crop", "alone")        # how `redrawn_crops` draws a format-1 Mini-Classify-Outline object again
 
 def redrawn_crops(rows: list, scenes: list, drawing: str, style: str, folder: str | Path) -> tuple[list, list]:
-    """Mini-Classify-Outline `rows` (query image `.../NNNN_cropK.png`: object K of scene NNNN of `scenes`) with each
+    """Format 1's Mini-Classify-Outline `rows` (`llave.minimmeb.format1_classify_outline`; query image
+    `.../NNNN_cropK.png`: object K of scene NNNN of `scenes`) with each
     query image drawn again in `style` under `folder`: `crop`, the evaluation's fixed window around the object, or
     `alone`, the object by itself at the centre of an empty canvas, at the classification sets' size. Files are
     named after the crop's folder and name. Returns the rows and their objects; refuses a row whose image is not its

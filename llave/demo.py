@@ -22,9 +22,9 @@ import llave
 
 from .eval import candidate_scores, candidate_similarities, collect_items, correct_at_1, encode_items, mmeb_summary
 from .core import SUMMARY_COLUMNS, compare_seeds, dataset_task, write_json_atomic, write_text_atomic
-from .minimmeb import MINI_EVAL_DATASETS, MiniConfig, ensure_mini, mini_eval_dataset, mini_train_pairs
+from .minimmeb import MINI_EVAL_DATASETS, MINI_FORMAT, MiniConfig, ensure_mini, mini_eval_dataset, mini_train_pairs
 from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
-from .pretrain import PretrainConfig, pretrain, pretrained_model, pretrained_record
+from .pretrain import PretrainConfig, check_run_config, pretrain, pretrained_model, pretrained_record
 from .train import CONFIG_DIRECTORY, checkpoint_directories, copy_model, load_config, train
 from .video import evaluate_video_retrieval, load_video_set
 
@@ -38,7 +38,7 @@ __all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COL
 
 # %% ../nbs/09_demo.ipynb #6c1d4929
 DEMO_STARTS = ("pretrained", "pretrain", "random")
-START_TEXT = {"pretrained": "the shipped pretrained tiny LLaVA-OV (vision tower frozen)",
+START_TEXT = {"pretrained": "the shipped pretrained tiny LLaVA-OV (vision tower frozen)",   # `write_report` adds its line drawings
               "pretrain": "a tiny LLaVA-OV pretrained in this run (vision tower frozen)",
               "random": "random weights, one model per seed (vision tower trained)"}
 DEMO_LOSSES = {"InfoNCE": {"alpha": 0.0}, "LLaVE": {"alpha": 9.0},
@@ -55,7 +55,7 @@ def loss_overrides(spec) -> dict:
 
 @dataclass
 class DemoSettings:
-    "What `llave demo` runs. The defaults take 75-80 minutes on 2 CPU cores (runs side by side); `quick()` about 2 minutes."
+    "What `llave demo` runs. The defaults take about 40 minutes on 2 CPU cores (runs side by side); `quick()` about 2 minutes."
     start: str = "pretrained"         # one of DEMO_STARTS: where every run starts (see `initial_model`)
     seeds: int = 3
     steps: int = 2000                 # optimizer updates per run, each of `batch_size` × `gradient_accumulation_steps` pairs
@@ -70,15 +70,26 @@ class DemoSettings:
     gradient_accumulation_steps: int = 1   # micro-batches of `batch_size` per update (each its own negatives)
     show_progress: bool = True        # progress bars (sequential runs only)
     workers: int | None = None        # runs trained at once, each in a process of its own (None: one per CPU core)
-    line_drawings: int = 0            # start "pretrain" only: outline scenes added to the generative stage (lesson 05c)
+    line_drawings: int | None = None  # start "pretrain" only: outline scenes in the generative stage (None: the recipe's, 1,000)
 
     def __post_init__(self):
         if not 0 <= self.warmup_steps < self.steps:     # else the learning rate would never leave its warmup
             raise ValueError(f"DemoSettings: warmup_steps must be at least 0 and fewer than steps ({self.steps}), "
                              f"got {self.warmup_steps}")
-        if self.line_drawings < 0 or (self.line_drawings and self.start != "pretrain"):
-            raise ValueError(f"DemoSettings: line_drawings ({self.line_drawings}) must be >= 0, and > 0 only with "
-                             f"start='pretrain' (the generative stage run here; --from-scratch), not {self.start!r}")
+        if self.line_drawings is not None and self.start != "pretrain":
+            raise ValueError(f"DemoSettings: line_drawings ({self.line_drawings}) is set only with start='pretrain' (the "
+                             f"generative stage run here; --from-scratch), not {self.start!r}, whose start is fixed")
+        if self.line_drawings is not None and self.line_drawings < 0:
+            raise ValueError(f"DemoSettings: line_drawings must be >= 0, got {self.line_drawings}")
+
+    @property
+    def generative_line_drawings(self) -> int:
+        "How many line drawings the start's generative stage saw: the shipped model's `pretrain.json` says; 0 for random weights."
+        if self.start == "pretrained":
+            return pretrained_record()["config"].get("line_drawings", 0)
+        if self.start == "pretrain":
+            return PretrainConfig().line_drawings if self.line_drawings is None else self.line_drawings
+        return 0
 
     @classmethod
     def quick(cls, **changes) -> "DemoSettings":
@@ -90,13 +101,16 @@ class DemoSettings:
         return dataclasses.replace(self, steps=steps, warmup_steps=min(self.warmup_steps, steps // 10))
 
 # %% ../nbs/09_demo.ipynb #bb832541
-def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", line_drawings: int = 0) -> Path:
+def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", line_drawings: int | None = None) -> Path:
     """Where the seed's runs start: the shipped pretrained model, one pretrained under `out` (`pretrain`, with
-    `line_drawings` outline drawings among its examples), or a random one."""
+    `line_drawings` outline drawings among its examples; None: the recipe's), or a random one."""
     if start == "pretrained":       # llave/pretrained/tiny-mmeb-mini, its SHA-256 checked
         return pretrained_model()
     if start == "pretrain":         # rebuild that checkpoint (`llave demo --from-scratch`): one for all seeds
-        return pretrain_here(out / "pretrain", PretrainConfig(show_progress=False, line_drawings=line_drawings))
+        config = PretrainConfig(show_progress=False)
+        if line_drawings is not None:
+            config = dataclasses.replace(config, line_drawings=line_drawings)
+        return pretrain_here(out / "pretrain", config)
     if start != "random":
         raise ValueError(f"start must be one of {DEMO_STARTS}, got {start!r}")
     path = out / f"seed{seed}" / "initial-model"
@@ -109,6 +123,7 @@ def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", l
 def pretrain_here(run: Path, config: PretrainConfig | None = None) -> Path:
     "Run `config` (default: `llave pretrain`'s recipe) in `run`, resuming an interrupted run; its final checkpoint."
     config = dataclasses.replace(config or PretrainConfig(show_progress=False), output_dir=str(run))
+    check_run_config(config)                            # a folder of another recipe is refused, finished or not
     final = run / f"checkpoint-{config.steps}"
     if not final.exists():
         pretrain(config, resume=bool(checkpoint_directories(run)))
@@ -264,11 +279,14 @@ def plot_summary(results: dict, path: Path) -> Path:
 RESUMABLE = ("seeds", "show_progress", "workers")   # settings a resumed demo may change (more seeds reuse the finished ones)
 
 def settings_record(settings: DemoSettings) -> dict:
-    """What `settings.json` records of `settings`: every field but the RESUMABLE ones, as JSON reads it back, and for
-    the shipped pretrained start the SHA-256 of its weights (runs made from another checkpoint are not resumed)."""
+    """What `settings.json` records of `settings`: every field but the RESUMABLE ones, as JSON reads it back; the
+    MMEB-mini format the runs are evaluated on; for the shipped pretrained start the SHA-256 of its weights (runs made
+    from another checkpoint are not resumed), for a generative stage run here its line drawings."""
     fields = {k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}
-    if not fields["line_drawings"]:                     # recorded only when used: older records stay comparable
-        del fields["line_drawings"]
+    fields["mmeb_mini_format"] = MINI_FORMAT            # a record without it was evaluated on format 1: not resumed
+    del fields["line_drawings"]
+    if settings.start == "pretrain" and settings.generative_line_drawings:   # absent: none, as older records say
+        fields["line_drawings"] = settings.generative_line_drawings
     if settings.start == "pretrained":
         fields["pretrained_sha256"] = pretrained_record()["sha256"]["model.safetensors"]
     return json.loads(json.dumps(fields))
@@ -351,8 +369,8 @@ def write_report(out: Path, results: dict, settings: DemoSettings, seconds: floa
     took = f"{seconds / 60:.1f} minutes" + (f" ({reused} of {runs} runs were already done and reused)" if reused else "")
     write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results})
     plot_summary(results, out / "summary.png")
-    start = START_TEXT[settings.start] + (f", with {settings.line_drawings} line drawings among its generative "
-                                          f"examples" if settings.line_drawings else "")
+    drawings = settings.generative_line_drawings
+    start = START_TEXT[settings.start] + (f", with {drawings:,} line drawings among its generative examples" if drawings else "")
     sections = [f"# llave demo: InfoNCE vs LLaVE on MMEB-mini\n\nFrom {start}; "
                 f"{len(results)} seed(s), {settings.steps} steps of "
                 f"batch {settings.batch_size}" + (f" × {settings.gradient_accumulation_steps} accumulated"
@@ -383,7 +401,7 @@ def export_results(run_dir: str | Path, destination: str | Path, model_seed: int
     import shutil
     run_dir, destination = Path(run_dir), Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
-    for name in ("report.md", "results.json", "summary.png"):
+    for name in ("report.md", "results.json", "summary.png", "settings.json"):   # settings.json: `settings_record`
         shutil.copy2(run_dir / name, destination / name)
     for log in run_dir.glob("seed*/*/metrics.jsonl"):
         target = destination / "logs" / log.parent.parent.name / log.parent.name / "metrics.jsonl"
@@ -402,7 +420,7 @@ def demo_settings(args) -> DemoSettings:
     changes = {key: value for key, value in (("seeds", args.seeds), ("workers", args.workers)) if value is not None}
     if args.from_scratch or args.random_init:
         changes["start"] = "random" if args.random_init else "pretrain"
-    if args.line_drawings:
+    if args.line_drawings is not None:
         changes["line_drawings"] = args.line_drawings      # refused by DemoSettings without --from-scratch
     return dataclasses.replace(settings, **changes)
 
@@ -425,8 +443,9 @@ def register_cli(groups: dict) -> None:
                         help="pretrain the tiny VLM here first (about 8 minutes) instead of using the shipped checkpoint")
     starts.add_argument("--random-init", action="store_true",
                         help="contrastive training from random weights, no generative stage (the models barely learn)")
-    parser.add_argument("--line-drawings", type=int, default=0, metavar="N",
-                        help="with --from-scratch: N outline scenes among the generative stage's examples (lesson 05c)")
+    parser.add_argument("--line-drawings", type=int, default=None, metavar="N",
+                        help="with --from-scratch: N outline scenes among the generative stage's examples (lesson 05c; "
+                             "default 1000, the shipped model's recipe; 0: none)")
     parser.add_argument("--quick", action="store_true",
                         help="a two-minute smoke run of the whole pipeline (1 seed, 120 steps, 200 queries a dataset: far from trained)")
     parser.set_defaults(func=run_demo_command)

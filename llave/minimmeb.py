@@ -15,25 +15,26 @@ import random
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from .core import MINI_TASKS, file_sha256, llave_cache, write_bytes_atomic
-from .data import load_eval_dataset, load_train_pairs
+from .data import Rows, load_eval_dataset, load_train_pairs
 
 # %% auto #0
 __all__ = ['COLOURS', 'SHAPES', 'SIZES', 'HELD_OUT', 'CANVAS', 'BACKGROUND', 'MINI_EVAL_DATASETS', 'MINI_TRAIN_SUBSETS',
-           'PROMPTS', 'EVAL_GROUNDING_FOLDERS', 'MOTIONS', 'Obj', 'Scene', 'draw_object', 'render', 'place', 'crop',
-           'caption', 'random_object', 'object_variants', 'scene_variants', 'family', 'MiniConfig', 'Writer',
-           'train_row', 'eval_row', 'candidates', 'label_candidates', 'single_object', 'build_classify',
-           'build_families', 'scene_questions', 'vqa_rows', 'family_eval', 'family_train', 'grounding_scene',
-           'build_grounding', 'grounding_eval', 'outline_classify', 'eval_grounding_scenes', 'clip_frames', 'write_mp4',
-           'read_mp4', 'video_clips', 'clip_captions', 'build_videos', 'checksums', 'summary', 'verify_mini',
-           'build_mini', 'default_root', 'committed_manifest', 'ensure_mini', 'mini_train_pairs', 'mini_eval_dataset',
-           'run_mini', 'register_cli']
+           'PROMPTS', 'EVAL_GROUNDING_FOLDERS', 'FORMAT1_CLASSIFY_OUTLINE_SHA256', 'MOTIONS', 'MINI_FORMAT', 'Obj',
+           'Scene', 'draw_object', 'render', 'place', 'crop', 'caption', 'random_object', 'object_variants',
+           'scene_variants', 'family', 'MiniConfig', 'Writer', 'train_row', 'eval_row', 'candidates',
+           'label_candidates', 'single_object', 'build_classify', 'build_families', 'scene_questions', 'vqa_rows',
+           'family_eval', 'family_train', 'grounding_scene', 'build_grounding', 'grounding_eval', 'classify_crops',
+           'eval_grounding_scenes', 'format1_classify_outline_rows', 'format1_classify_outline', 'clip_frames',
+           'write_mp4', 'read_mp4', 'video_clips', 'clip_captions', 'build_videos', 'checksums', 'summary',
+           'verify_mini', 'build_mini', 'default_root', 'committed_manifest', 'read_manifest', 'manifest_config',
+           'ensure_mini', 'mini_train_pairs', 'mini_eval_dataset', 'run_mini', 'register_cli']
 
 # %% ../nbs/04_minimmeb.ipynb #e3f9f8d1
 COLOURS = {"red": (215, 45, 45), "green": (40, 160, 60), "blue": (45, 85, 215),
@@ -234,11 +235,11 @@ def single_object(rng: random.Random, novel: bool | None, style: str = "filled")
     return Scene((obj,), ((rng.randint(round(h), round(CANVAS - h)), rng.randint(round(h), round(CANVAS - h))),), style)
 
 def build_classify(writer: Writer, folder: str, n: int, rng: random.Random, novel: bool, config: MiniConfig,
-                   train: bool) -> list[dict]:
-    "Rows of a classification set (`train`: MMEB-train pairs, else MMEB-eval rows)."
+                   train: bool, style: str = "filled") -> list[dict]:
+    "Rows of a classification set (`train`: MMEB-train pairs, else MMEB-eval rows), objects drawn in `style`."
     rows = []
     for i in range(n):
-        scene = single_object(rng, novel)
+        scene = single_object(rng, novel, style)
         path = writer.image(render(scene), f"images/{folder}/{i:05d}.png")
         label = scene.objects[0]
         rows.append(train_row(PROMPTS["classify"], path, label.phrase, None) if train else
@@ -358,8 +359,8 @@ def grounding_eval(scenes, rng: random.Random, config: MiniConfig) -> list[dict]
             rows.append(eval_row(PROMPTS["ground"].format(label=obj.phrase), path, [PROMPTS["crop"]] * n, images))
     return rows[:config.eval_queries]
 
-def outline_classify(scenes, rng: random.Random, config: MiniConfig) -> list[dict]:
-    "Mini-Classify-Outline: the outlined grounding crops, classified."
+def classify_crops(scenes, rng: random.Random, config: MiniConfig) -> list[dict]:
+    "Classification rows whose queries are the crops of grounding `scenes` (format 1's Mini-Classify-Outline)."
     rows = [eval_row(PROMPTS["classify"], c, label_candidates(o, config.candidates, rng), [None] * config.candidates)
             for scene, _, crops in scenes for o, c in zip(scene.objects, crops)]
     return rows[:config.eval_queries]
@@ -369,14 +370,36 @@ EVAL_GROUNDING_FOLDERS = {"filled": "eval/ground", "outline": "eval/ground_outli
 
 def eval_grounding_scenes(style: str = "outline", seed: int = 0, config: MiniConfig | None = None) -> list[Scene]:
     """The scenes of the evaluation's three-object images, drawn again from MMEB-mini's `seed`, in file order:
-    `filled` those of Mini-Grounding, `outline` those of Mini-Grounding-Outline, Mini-Classify-Outline and
-    Mini-VQA-Outline (image `images/eval/ground_outline/0007.png` shows scene 7). Rendering one of them in the other
+    `filled` those of Mini-Grounding, `outline` those of Mini-Grounding-Outline and Mini-VQA-Outline
+    (image `images/eval/ground_outline/0007.png` shows scene 7). Rendering one of them in the other
     style gives the same question about the same objects in the other style."""
     if style not in EVAL_GROUNDING_FOLDERS:
         raise ValueError(f"style must be one of {list(EVAL_GROUNDING_FOLDERS)}, got {style!r}")
     config = config or MiniConfig()
     rng = random.Random(f"{seed}/{EVAL_GROUNDING_FOLDERS[style]}")
     return [grounding_scene(rng, style, False) for _ in range(-(-config.eval_queries // 3))]
+
+# `eval/Mini-Classify-Outline.jsonl` of format 1's default build (seed 0), which `format1_classify_outline_rows` rebuilds
+FORMAT1_CLASSIFY_OUTLINE_SHA256 = "0c879ff2b53860160ad9b354b456db8a3b4140c3483675c5dbf39c7706e8b136"
+
+def format1_classify_outline_rows(seed: int = 0, config: MiniConfig | None = None) -> list[dict]:
+    "Format 1's Mini-Classify-Outline rows as written (the outline scenes' crops, classified), rebuilt from `seed`."
+    config, folder = config or MiniConfig(), EVAL_GROUNDING_FOLDERS["outline"]
+    scenes = [(scene, f"images/{folder}/{s:04d}.png", [f"images/{folder}/{s:04d}_crop{k}.png" for k in range(3)])
+              for s, scene in enumerate(eval_grounding_scenes("outline", seed, config))]
+    return classify_crops(scenes, random.Random(f"{seed}/eval-outline-classify"), config)
+
+def format1_classify_outline(root: str | Path) -> Rows:
+    """Format 1's Mini-Classify-Outline over the crops of the build at `root` (with that build's seed and sizes),
+    loaded by `llave.data.load_eval_dataset`: what lesson 10 measures to show why the set was replaced."""
+    manifest = read_manifest(root)
+    if "seed" not in manifest:
+        raise FileNotFoundError(f"{root}: no MMEB-mini build here (no readable manifest.json)")
+    rows = format1_classify_outline_rows(manifest["seed"], manifest_config(manifest))
+    with tempfile.TemporaryDirectory() as staging:
+        Writer(Path(staging)).jsonl("eval/Mini-Classify-Outline.jsonl", rows)
+        return load_eval_dataset(Path(staging)/"eval", "Mini-Classify-Outline", image_root=root, check_images=True)
+
 
 # %% ../nbs/04_minimmeb.ipynb #991b44c5
 MOTIONS = {
@@ -516,13 +539,16 @@ def _generate(root: Path, seed: int, config: MiniConfig):
         folder = EVAL_GROUNDING_FOLDERS[style]          # `eval_grounding_scenes` draws these scenes again
         scenes = build_grounding(w, folder, -(-q // 3), rng(folder), style, False)
         evaluation[name] = grounding_eval(scenes, rng(folder + "-rows"), config)
-    evaluation["Mini-Classify-Outline"] = outline_classify(scenes, rng("eval-outline-classify"), config)
+    evaluation["Mini-Classify-Outline"] = build_classify(w, "eval/outline_object", q, rng("eval-outline-classify"), False,
+                                                         config, False, style="outline")
     evaluation["Mini-VQA-Outline"] = [r for s, p, _ in scenes for r in vqa_rows(s, p, rng("eval-outline-vqa"), config, 3)][:q]
     for name, rows in train.items(): w.jsonl(f"train/{name}.jsonl", rows)
     for name, rows in evaluation.items(): w.jsonl(f"eval/{name}.jsonl", rows)
     build_videos(root, config, rng("video"))
 
 # %% ../nbs/04_minimmeb.ipynb #8b63525e
+MINI_FORMAT = 2   # raised whenever the same (seed, config) builds other files; 2: Mini-Classify-Outline redrawn
+
 def build_mini(out_dir: str | Path, *, seed: int = 0, config: MiniConfig | None = None) -> Path:
     "Generate MMEB-mini into `out_dir` (replaced if present) and return it; deterministic in (seed, config)."
     out_dir, config = Path(out_dir), config or MiniConfig()
@@ -531,7 +557,7 @@ def build_mini(out_dir: str | Path, *, seed: int = 0, config: MiniConfig | None 
     staging.chmod(0o755)
     try:
         _generate(staging, seed, config)
-        manifest = {"name": "MMEB-mini", "format": 1, "seed": seed, "config": asdict(config), **checksums(staging)}
+        manifest = {"name": "MMEB-mini", "format": MINI_FORMAT, "seed": seed, "config": asdict(config), **checksums(staging)}
         write_bytes_atomic(staging/"manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
         if out_dir.exists(): shutil.rmtree(out_dir)
         os.replace(staging, out_dir)
@@ -555,14 +581,38 @@ def committed_manifest() -> dict | None:
         path = Path(llave.__file__).resolve().parent.parent/"data"/"mmeb-mini.manifest.json"
     return json.loads(path.read_text()) if path.exists() else None
 
+def read_manifest(root: str | Path) -> dict:
+    "The manifest of the build at `root`; {} when it is missing, unreadable or not a JSON object (a build to redo)."
+    try:
+        manifest = json.loads((Path(root)/"manifest.json").read_text())
+    except (OSError, ValueError):                        # absent, being replaced by another process, or truncated
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+def manifest_config(manifest: dict) -> MiniConfig:
+    "The `MiniConfig` a manifest records (fields this llave does not know are dropped; none recorded: the default)."
+    recorded = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+    return MiniConfig(**{k: v for k, v in recorded.items() if k in {f.name for f in fields(MiniConfig)}})
+
+def _current(root: Path) -> bool:
+    "Whether `root` holds a build of this format; refuses one made by a newer llave (it is not rebuilt backwards)."
+    found = read_manifest(root).get("format")
+    if isinstance(found, int) and found > MINI_FORMAT:
+        raise ValueError(f"{root}: MMEB-mini format {found} was built by a newer llave (this one builds format "
+                         f"{MINI_FORMAT}); upgrade llave or point LLAVE_MINI elsewhere")
+    return found == MINI_FORMAT
+
 def ensure_mini(root: str | Path | None = None, *, seed: int = 0) -> Path:
-    "The root of MMEB-mini, generated (default config) if it has no manifest yet."
+    """The root of MMEB-mini, generated if it has no readable manifest (default config), or rebuilt with its own seed
+    and config if an older llave made it (an older `MINI_FORMAT`; the folder is replaced, under processes reading it)."""
     root = Path(root) if root is not None else default_root()
-    if (root/"manifest.json").exists(): return root
+    if _current(root): return root
     root.parent.mkdir(parents=True, exist_ok=True)
     with open(root.parent/f".{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)   # one process generates; the others wait, then find it built
-        if not (root/"manifest.json").exists(): build_mini(root, seed=seed)
+        if not _current(root):
+            old = read_manifest(root)
+            build_mini(root, seed=old.get("seed", seed), config=manifest_config(old))
     return root
 
 # %% ../nbs/04_minimmeb.ipynb #a4f70eb5

@@ -24,10 +24,11 @@ from .train import (CONFIG_DIRECTORY, checkpoint_directories, clip_gradients, co
                          cosine_schedule, load_training_state, parse_overrides, save_checkpoint)
 
 # %% auto #0
-__all__ = ['CROP_INSTRUCTION', 'LINE_DRAWING_KINDS', 'ANSWER_PLACES', 'PRETRAINED', 'PRETRAIN_COMMAND', 'GenerativeExample',
-           'generative_examples', 'line_drawing_examples', 'chat_text', 'generative_batch', 'generative_loss',
-           'PretrainConfig', 'example_order', 'initial_model', 'pretrain_examples', 'pretrain', 'describe',
-           'export_pretrained', 'pretrained_record', 'pretrained_model', 'run_pretrain', 'register_cli']
+__all__ = ['CROP_INSTRUCTION', 'LINE_DRAWING_KINDS', 'ANSWER_PLACES', 'BOOKKEEPING', 'PRETRAINED', 'PRETRAIN_COMMAND',
+           'GenerativeExample', 'generative_examples', 'line_drawing_examples', 'chat_text', 'generative_batch',
+           'generative_loss', 'PretrainConfig', 'example_order', 'initial_model', 'pretrain_examples',
+           'check_run_config', 'pretrain', 'describe', 'export_pretrained', 'pretrained_record', 'pretrained_model',
+           'run_pretrain', 'register_cli']
 
 # %% ../nbs/05c_pretrain.ipynb #dcc291da
 @dataclass
@@ -146,7 +147,7 @@ class PretrainConfig:
     keep_last: int = 1
     show_progress: bool = True
     pooled_share: float = 0.0              # share of examples answered after LLaVE's prompt (at the pooled token)
-    line_drawings: int = 0                 # outline scenes added (`line_drawing_examples`: 1,000 give 1,900 examples; 0: none)
+    line_drawings: int = 1000              # outline scenes added (`line_drawing_examples`: 1,000 give 1,900 examples; 0: none)
 
 def example_order(count: int, batch_size: int, step: int, seed: int) -> list[int]:
     "The example indices of `step`: epochs are seeded permutations of `count` examples, cut into full batches."
@@ -178,9 +179,23 @@ def pretrain_examples(config: PretrainConfig) -> list[GenerativeExample]:
     drawings = line_drawing_examples(Path(config.output_dir) / "line-drawings", config.line_drawings, config.seed)
     return generative_examples(mini_train_pairs()) + drawings
 
+BOOKKEEPING = ("output_dir", "show_progress", "log_every", "save_every", "keep_last")   # fields that leave the weights alone
+
+def check_run_config(config: PretrainConfig) -> None:
+    "Refuse an `output_dir` whose `config.json` records another recipe (its initial model, drawings and checkpoints are that one's)."
+    path = Path(config.output_dir) / "config.json"
+    if not path.exists():
+        return
+    recorded, current = json.loads(path.read_text()), json.loads(json.dumps(dataclasses.asdict(config)))
+    changed = sorted(k for k in set(recorded) | set(current) if k not in BOOKKEEPING and recorded.get(k) != current.get(k))
+    if changed:
+        raise ValueError(f"{config.output_dir}: it holds a run of another recipe ({', '.join(changed)} differ); "
+                         f"use another output_dir or remove it")
+
 def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
     "Run generative pretraining (one process, CPU or one GPU); returns the last logged statistics."
     torch.manual_seed(config.seed)
+    check_run_config(config)
     output = Path(config.output_dir)
     checkpoints = checkpoint_directories(output)
     if resume and not checkpoints:

@@ -10,10 +10,11 @@ Usage:
   python scripts/sweeps.py alpha      [--seeds 3] [--steps 2000] [--alphas 0 1 3 9 15 25] [--reuse-demo runs/demo]
   python scripts/sweeps.py negatives  [--seeds 3] [--batch-sizes 8 16 32 128] [--chunk-size 32] [--budget pairs|steps|updates]
   python scripts/sweeps.py both
-Cost on 2 idle CPU cores at the defaults: a run takes about 8.5 minutes of the machine when runs train side by
-side (the committed demo: 9 runs of 2,000 x 32 pairs in 76 minutes), so `alpha` (18 runs) takes ~2 h 30 min and
-`negatives` with --budget pairs (24 runs) ~3 h 25 min; --budget steps makes the batch-128 runs 4x longer, and
---budget updates every run as long as a batch-128 run (4x the pairs of a batch-32 run: ~13 h in all). The committed
+Cost on 2 CPU cores at the defaults: a run takes about 4.2 minutes of the machine when runs train side by side
+(the committed demo: 9 runs of 2,000 x 32 pairs in 38.4 minutes), so `alpha` (18 runs) takes ~1 h 15 min (~50 min
+with --reuse-demo) and `negatives` with --budget pairs (24 runs) ~1 h 45 min; --budget steps makes the batch-128
+runs 4x longer, and --budget updates every run as long as a batch-128 run (4x the pairs of a batch-32 run: ~6 h 30
+min in all). The committed
 data/demo/negatives is the shorter study that holds updates fixed at a demo run's pairs:
   python scripts/sweeps.py negatives --budget updates --steps 500 --batch-sizes 8 32 128 --no-video
 (500 updates of 128 pairs, 18 runs; see nbs/11_weighting.ipynb for its time).
@@ -50,7 +51,9 @@ def parse(argv=None) -> argparse.Namespace:
                         help="pairs: every batch size sees steps*32 pairs; steps: every batch size takes --steps steps; "
                              "updates: --steps updates of the largest batch's pairs, smaller batches accumulated")
     parser.add_argument("--start", choices=DEMO_STARTS, default=DemoSettings.start,
-                        help="initial model (pretrained: the demo's; random: the first demo's)")
+                        help="initial model (pretrained: the demo's; pretrain: rebuilt here; random: the first demo's)")
+    parser.add_argument("--line-drawings", type=int, default=None, metavar="N",
+                        help="with --start pretrain: N outline scenes in the generative stage (default: the recipe's 1000)")
     parser.add_argument("--runs", default="runs/sweeps", help="where the runs go (checkpoints; not committed)")
     parser.add_argument("--export", default=str(DEMO_RESULTS), help="where alpha_sweep/ and negatives/ are exported")
     parser.add_argument("--no-progress", action="store_true")
@@ -60,7 +63,7 @@ def parse(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse(argv)
     settings = DemoSettings(start=args.start, eval_rows=args.eval_rows or None, video=args.video,
-                            show_progress=not args.no_progress).with_steps(args.steps)     # as `llave demo --steps`
+                            show_progress=not args.no_progress, line_drawings=args.line_drawings).with_steps(args.steps)     # as `llave demo --steps`
     runs, export = Path(args.runs), Path(args.export)
     if args.which in ("alpha", "both"):
         started = time.perf_counter()

@@ -27,6 +27,13 @@ def test_script_defaults_are_the_notebook_sweeps():
     assert args.batch_sizes == [8, 16, 32, 128] and args.chunk_size == 32 and args.budget == "pairs"
     assert args.seeds == 3 and (args.start, args.steps, args.eval_rows, args.video) == ("pretrained", 2000, 500, True)
     assert args.reuse_demo is None and load_script().parse(["alpha", "--reuse-demo", "runs/demo"]).reuse_demo == "runs/demo"
+    assert args.line_drawings is None       # the generative recipe's own (1000), as `llave demo --from-scratch`
+
+
+def test_script_line_drawings_only_for_a_generative_stage_run_here(tmp_path):
+    with pytest.raises(ValueError, match="is set only with start='pretrain'"):
+        load_script().main(["alpha", "--line-drawings", "0", "--runs", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs").exists()      # refused before anything runs
 
 
 @pytest.mark.parametrize("argv", [[], ["gamma"], ["alpha", "--budget", "epochs"], ["alpha", "--seeds", "two"]])
