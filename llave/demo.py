@@ -123,10 +123,11 @@ def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", l
 def pretrain_here(run: Path, config: PretrainConfig | None = None) -> Path:
     "Run `config` (default: `llave pretrain`'s recipe) in `run`, resuming an interrupted run; its final checkpoint."
     config = dataclasses.replace(config or PretrainConfig(show_progress=False), output_dir=str(run))
-    check_run_config(config)                            # a folder of another recipe is refused, finished or not
     final = run / f"checkpoint-{config.steps}"
-    if not final.exists():
-        pretrain(config, resume=bool(checkpoint_directories(run)))
+    if final.exists():
+        check_run_config(config)                        # a finished run of another recipe is not reused
+    else:
+        pretrain(config, resume=bool(checkpoint_directories(run)))   # (which refuses another recipe's folder itself)
     return final
 
 def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoSettings) -> Path:

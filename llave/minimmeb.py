@@ -591,8 +591,8 @@ def read_manifest(root: str | Path) -> dict:
 
 def manifest_config(manifest: dict) -> MiniConfig:
     "The `MiniConfig` a manifest records (fields this llave does not know are dropped; none recorded: the default)."
-    recorded = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
-    return MiniConfig(**{k: v for k, v in recorded.items() if k in {f.name for f in fields(MiniConfig)}})
+    recorded, known = manifest.get("config"), {f.name for f in fields(MiniConfig)}
+    return MiniConfig(**{k: v for k, v in recorded.items() if k in known} if isinstance(recorded, dict) else {})
 
 def _current(root: Path) -> bool:
     "Whether `root` holds a build of this format; refuses one made by a newer llave (it is not rebuilt backwards)."
