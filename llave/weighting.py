@@ -26,7 +26,8 @@ __all__ = ['LOG_KEYS', 'REPLAY_ALPHAS', 'SWEEP_ALPHAS', 'ALPHA_SWEEP_RESULTS', '
            'share_by_rank', 'sub_batches', 'replay_profile', 'negatives_profile', 'replay_shares', 'plot_share_replay',
            'demo_models', 'replay_batch', 'replay_table', 'replay_verdict', 'alpha_name', 'reuse_demo_runs',
            'alpha_sweep', 'score_matrix', 'sweep_alphas', 'plot_alpha_sweep', 'compare_to_baseline', 'alpha_verdict',
-           'export_sweep', 'negatives_settings', 'negatives_sweep', 'plot_negatives', 'negatives_verdict']
+           'export_sweep', 'negatives_settings', 'negatives_sweep', 'plot_negatives', 'negatives_verdict',
+           'negatives_table']
 
 # %% ../nbs/11_weighting.ipynb #36fb2cbf
 LOG_KEYS = ("loss",) + PROFILE_KEYS
@@ -431,4 +432,21 @@ def negatives_verdict(sweep: dict, column: str = "Overall") -> str:
         by_size = {size: score_matrix(sweep["results"][size], [loss], column)[:, 0] for size in sizes}
         lines.append(f"- {loss}, against batch {sizes[0]}: " + "; ".join(
             f"batch {size} {compare_seeds(by_size[size] - by_size[sizes[0]])['text']}" for size in sizes[1:]))
+    return "\n".join(lines)
+
+# %% ../nbs/11_weighting.ipynb #041f4a7d
+def negatives_table(sweeps: dict[str, dict], column: str = "Overall") -> str:
+    "A markdown table of `column` P@1 by batch size, mean ± std over seeds, one column per (sweep name, loss)."
+    heads, cells = [], {}
+    for name, sweep in sweeps.items():
+        for size, by_seed in sweep["results"].items():
+            losses = list(next(iter(by_seed.values())))
+            scores = score_matrix(by_seed, losses, column)            # [seeds, losses]
+            for i, loss in enumerate(losses):
+                if (name, loss) not in heads: heads.append((name, loss))
+                spread = f" ± {scores[:, i].std(ddof=1):.1f}" if len(scores) > 1 else ""
+                cells[int(size), name, loss] = f"{scores[:, i].mean():.1f}{spread}"
+    sizes = sorted({size for size, _, _ in cells})
+    lines = ["| batch | " + " | ".join(f"{loss} ({name})" for name, loss in heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    lines += [f"| {size} | " + " | ".join(cells.get((size, *head), "–") for head in heads) + " |" for size in sizes]
     return "\n".join(lines)
