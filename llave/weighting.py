@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .demo import (CHANCE, DEMO_RESULTS, DemoSettings, changed_settings, initial_model, loss_overrides, run_demo,
-                        settings_record)
+from .demo import (CHANCE, DEMO_RESULTS, DemoSettings, changed_settings, initial_model, loss_overrides, mean_std,
+                        run_demo, settings_record)
 from .core import compare_seeds, write_json_atomic, write_text_atomic
 from .loss import negative_gradient_share, similarity
 from .train import PROFILE_KEYS, batch_profile, prepare_side
@@ -444,8 +444,7 @@ def negatives_table(sweeps: dict[str, dict], column: str = "Overall") -> str:
             scores = score_matrix(by_seed, losses, column)            # [seeds, losses]
             for i, loss in enumerate(losses):
                 if (name, loss) not in heads: heads.append((name, loss))
-                spread = f" ± {scores[:, i].std(ddof=1):.1f}" if len(scores) > 1 else ""
-                cells[int(size), name, loss] = f"{scores[:, i].mean():.1f}{spread}"
+                cells[int(size), name, loss] = mean_std(scores[:, i])
     sizes = sorted({size for size, _, _ in cells})
     lines = ["| batch | " + " | ".join(f"{loss} ({name})" for name, loss in heads) + " |", "|---" * (len(heads) + 1) + "|"]
     lines += [f"| {size} | " + " | ".join(cells.get((size, *head), "–") for head in heads) + " |" for size in sizes]

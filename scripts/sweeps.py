@@ -14,8 +14,7 @@ Cost on 2 CPU cores at the defaults: a run takes about 4.2 minutes of the machin
 (the committed demo: 9 runs of 2,000 x 32 pairs in 38.4 minutes), so `alpha` (18 runs) takes ~1 h 15 min (~50 min
 with --reuse-demo) and `negatives` with --budget pairs (24 runs) ~1 h 45 min; --budget steps makes the batch-128
 runs 4x longer, and --budget updates every run as long as a batch-128 run (4x the pairs of a batch-32 run: ~6 h 30
-min in all). The committed
-data/demo/negatives is the shorter study that holds updates fixed at a demo run's pairs:
+min in all). The committed data/demo/negatives is the shorter study that holds updates fixed at a demo run's pairs:
   python scripts/sweeps.py negatives --budget updates --steps 500 --batch-sizes 8 32 128 --no-video
 (500 updates of 128 pairs, 18 runs; see nbs/11_weighting.ipynb for its time).
 Finished runs are skipped on a rerun; `--reuse-demo runs/demo` takes a default `llave demo`'s InfoNCE and LLaVE runs
@@ -63,7 +62,8 @@ def parse(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse(argv)
     settings = DemoSettings(start=args.start, eval_rows=args.eval_rows or None, video=args.video,
-                            show_progress=not args.no_progress, line_drawings=args.line_drawings).with_steps(args.steps)     # as `llave demo --steps`
+                            show_progress=not args.no_progress,
+                            line_drawings=args.line_drawings).with_steps(args.steps)     # as `llave demo --steps`
     runs, export = Path(args.runs), Path(args.export)
     if args.which in ("alpha", "both"):
         started = time.perf_counter()
