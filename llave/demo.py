@@ -5,6 +5,7 @@
 # %% ../nbs/09_demo.ipynb #db13873c
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -17,6 +18,7 @@ import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 import llave
 
@@ -30,11 +32,12 @@ from .video import evaluate_video_retrieval, load_video_set
 
 # %% auto #0
 __all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COLUMNS', 'CHANCE', 'TARGETS', 'RESUMABLE',
-           'LATER_RECORDS', 'DEMO_RESULTS', 'loss_overrides', 'DemoSettings', 'initial_model', 'pretrain_here',
+           'LATER_RECORDS', 'START', 'DEMO_RESULTS', 'loss_overrides', 'DemoSettings', 'initial_model', 'pretrain_here',
            'train_run', 'mini_datasets', 'similarity_profile', 'random_pair_similarity', 'evaluate_run',
            'column_values', 'video_chance_row', 'mean_std', 'comparison_table', 'similarity_table', 'targets_table',
-           'plot_summary', 'settings_record', 'changed_settings', 'check_settings', 'run_one', 'run_demo', 'run_job',
-           'run_in_processes', 'write_report', 'export_results', 'demo_settings', 'run_demo_command', 'register_cli']
+           'plot_summary', 'settings_record', 'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo',
+           'quiet_transformers', 'run_job', 'run_in_processes', 'floor_table', 'write_report', 'export_results',
+           'demo_settings', 'quick_verdict', 'run_demo_command', 'register_cli']
 
 # %% ../nbs/09_demo.ipynb #6c1d4929
 DEMO_STARTS = ("pretrained", "pretrain", "random")
@@ -101,13 +104,14 @@ class DemoSettings:
         return dataclasses.replace(self, steps=steps, warmup_steps=min(self.warmup_steps, steps // 10))
 
 # %% ../nbs/09_demo.ipynb #bb832541
-def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", line_drawings: int | None = None) -> Path:
+def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", line_drawings: int | None = None,
+                  show_progress: bool = False) -> Path:
     """Where the seed's runs start: the shipped pretrained model, one pretrained under `out` (`pretrain`, with
-    `line_drawings` outline drawings among its examples; None: the recipe's), or a random one."""
+    `line_drawings` outline drawings among its examples, None: the recipe's; its progress shown), or a random one."""
     if start == "pretrained":       # llave/pretrained/tiny-mmeb-mini, its SHA-256 checked
         return pretrained_model()
     if start == "pretrain":         # rebuild that checkpoint (`llave demo --from-scratch`): one for all seeds
-        config = PretrainConfig(show_progress=False)
+        config = PretrainConfig(show_progress=show_progress)
         if line_drawings is not None:
             config = dataclasses.replace(config, line_drawings=line_drawings)
         return pretrain_here(out / "pretrain", config)
@@ -130,8 +134,8 @@ def pretrain_here(run: Path, config: PretrainConfig | None = None) -> Path:
         pretrain(config, resume=bool(checkpoint_directories(run)))   # (which refuses another recipe's folder itself)
     return final
 
-def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoSettings) -> Path:
-    "Train one (seed, loss) run unless its final checkpoint exists; returns that checkpoint."
+def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoSettings, on_step=None) -> Path:
+    "Train one (seed, loss) run unless its final checkpoint exists (`on_step`: see `train`); returns that checkpoint."
     run = out / f"seed{seed}" / name
     done = [p for p in checkpoint_directories(run) if p.name == f"checkpoint-{settings.steps}"]
     if done:
@@ -139,12 +143,12 @@ def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoS
     overrides = [f"model={init}", f"output_dir={run}", f"seed={seed}", f"tau={settings.tau}",
                  f"max_steps={settings.steps}", f"batch_size={settings.batch_size}",
                  f"learning_rate={settings.learning_rate}", f"warmup_ratio={settings.warmup_steps / settings.steps}",
-                 f"save_every={settings.steps}", "keep_last=1", f"show_progress={settings.show_progress}",
+                 f"save_every={settings.steps}", "keep_last=1", f"show_progress={settings.show_progress and on_step is None}",
                  f"gradcache_chunk_size={settings.gradcache_chunk_size}",
                  f"gradient_accumulation_steps={settings.gradient_accumulation_steps}",
                  f"freeze_vision={settings.start != 'random'}"]    # a pretrained tower stays frozen, as in the paper
     overrides += [f"{key}={value}" for key, value in loss_overrides(loss).items()]
-    train(load_config("tiny", overrides))
+    train(load_config("tiny", overrides), on_step=on_step)
     return run / f"checkpoint-{settings.steps}"
 
 # %% ../nbs/09_demo.ipynb #c9ca1c7b
@@ -311,64 +315,136 @@ def check_settings(out: Path, settings: DemoSettings) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, current)
 
-def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: DemoSettings) -> Path:
-    "Train and evaluate the (seed, loss `name`) run unless its `result.json` exists; returns that file."
-    result_path = out / f"seed{seed}" / name / "result.json"
+START = "start"    # the job that evaluates where the runs start (seed 0's initial model), beside chance in the report
+
+def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: DemoSettings, on_step=None) -> Path:
+    """Train and evaluate the (seed, loss `name`) run unless its `result.json` exists (`name` START: evaluate `init`
+    untrained, in `out/start`); returns that file."""
+    result_path = out / START / "result.json" if name == START else out / f"seed{seed}" / name / "result.json"
     if not result_path.exists():
-        checkpoint = train_run(out, init, name, settings.losses[name], seed, settings)
+        checkpoint = init if name == START else train_run(out, init, name, settings.losses[name], seed, settings, on_step)
         datasets = mini_datasets(root, settings.eval_rows)
         write_json_atomic(result_path, evaluate_run(checkpoint, root, datasets, settings))
     return result_path
+
+def run_line(name: str, seed: int, result: dict) -> str:
+    "The line a finished run prints: its Overall, IND and OOD P@1."
+    summary = result["summary"]
+    who = "start (untrained)" if name == START else f"seed {seed}, {name}"
+    return f"{who}: Overall {summary['Overall']:.1f}, IND {summary['IND']:.1f}, OOD {summary['OOD']:.1f} (chance {CHANCE:.1f})"
 
 def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, log=print) -> dict:
     "Train and evaluate every (seed, loss) run of `settings`; write the report; returns `{seed: {loss: result}}`."
     settings, out = settings or DemoSettings(), Path(out)
     check_settings(out, settings)
     started, root = time.perf_counter(), ensure_mini()
-    jobs = [(seed, name) for seed in range(settings.seeds) for name in settings.losses]
-    inits = {seed: initial_model(out, root, seed, settings.start, settings.line_drawings) for seed in range(settings.seeds)}
-    reused = sum((out / f"seed{seed}" / name / "result.json").exists() for seed, name in jobs)
+    jobs = [(seed, name) for seed in range(settings.seeds) for name in settings.losses] + [(0, START)]
+    inits = {seed: initial_model(out, root, seed, settings.start, settings.line_drawings, settings.show_progress)
+             for seed in range(settings.seeds)}
+    reused = sum((out / f"seed{seed}" / name / "result.json").exists() for seed, name in jobs[:-1])
     workers = min(len(jobs), settings.workers or os.cpu_count() or 1)
-    log(f"{len(jobs)} runs of {settings.steps} steps, {workers} at a time")
-    if workers > 1:
-        run_in_processes(out, root, inits, jobs, settings, workers, log)
-    results = {}
-    for seed, name in jobs:                             # sequential: trains here; in parallel: reads what workers wrote
-        path = run_one(out, root, inits[seed], seed, name, settings)
-        results.setdefault(seed, {})[name] = json.loads(path.read_text())
-        log(f"seed {seed}, {name}: Overall {results[seed][name]['summary']['Overall']:.1f}")
-    write_report(out, results, settings, time.perf_counter() - started, reused)
+    log(f"{len(jobs) - 1} runs of {settings.steps} steps and the start's evaluation, {workers} at a time")
+    progress = tqdm(total=settings.steps * (len(jobs) - 1 - reused), desc="demo", unit="step", smoothing=0.05,
+                    disable=not settings.show_progress)
+    with quiet_transformers():
+        results, start = _run_jobs(out, root, inits, jobs, settings, workers, log, progress)
+    progress.close()
+    write_report(out, results, settings, time.perf_counter() - started, reused, start)
     return results
 
-def run_job(out: Path, root: Path, init: Path, seed: int, name: str, fields: dict, threads: int) -> Path:
-    "`run_one` in a worker process with `threads` threads (its share of the cores), its `DemoSettings` as a dict of fields."
-    torch.set_num_threads(threads)
-    return run_one(out, root, init, seed, name, DemoSettings(**fields))
+@contextlib.contextmanager
+def quiet_transformers():
+    "transformers' own loading and saving progress bars off, within the block."
+    from transformers.utils import logging
+    was_enabled = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            logging.enable_progress_bar()
 
-def run_in_processes(out: Path, root: Path, inits: dict, jobs: list, settings: DemoSettings, workers: int, log) -> None:
-    "Run `jobs` in `workers` fresh (spawned) processes, each with an equal share of this process's threads."
+def _run_jobs(out: Path, root: Path, inits: dict, jobs: list, settings: DemoSettings, workers: int, log, progress):
+    "`run_demo`'s runs, in worker processes or here; returns (`{seed: {loss: result}}`, the start's result)."
+    if workers > 1:
+        run_in_processes(out, root, inits, jobs, settings, workers, log, progress)
+    results, start = {}, None
+    for seed, name in jobs:                             # sequential: trains here; in parallel: reads what workers wrote
+        done = name == START or (out / f"seed{seed}" / name / "result.json").exists()
+        path = run_one(out, root, inits[seed], seed, name, settings, lambda step, total: progress.update())
+        result = json.loads(path.read_text())
+        if name == START:
+            start = result
+        else:
+            results.setdefault(seed, {})[name] = result
+        if workers == 1 or not done:
+            progress.write(run_line(name, seed, result)) if settings.show_progress else log(run_line(name, seed, result))
+    return results, start
+
+_SHARED = {}    # in a worker process: the job's step counter and the threads each worker may use now
+
+def _worker_start(steps, threads) -> None:
+    from transformers.utils import logging
+    logging.disable_progress_bar()          # loading and saving bars would break the job's display
+    _SHARED.update(steps=steps, threads=threads)
+
+def _worker_step(step: int, total: int) -> None:
+    "After each training step in a worker: count it for the job's progress display, take the threads now allotted."
+    with _SHARED["steps"].get_lock():
+        _SHARED["steps"].value += 1
+    if torch.get_num_threads() != _SHARED["threads"].value:
+        torch.set_num_threads(_SHARED["threads"].value)
+
+def run_job(out: Path, root: Path, init: Path, seed: int, name: str, fields: dict) -> Path:
+    "`run_one` in a worker process, its `DemoSettings` as a dict of fields, reporting its steps to the parent."
+    torch.set_num_threads(_SHARED["threads"].value)
+    return run_one(out, root, init, seed, name, DemoSettings(**fields), _worker_step)
+
+def run_in_processes(out: Path, root: Path, inits: dict, jobs: list, settings: DemoSettings, workers: int, log,
+                     progress=None) -> None:
+    """Run `jobs` in `workers` fresh (spawned) processes. The cores are shared out among the jobs still running (so
+    the last run uses them all), and `progress` counts the steps of all of them; each run's line prints as it ends."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from llave.demo import run_job as job       # by module name, so that a worker can import it (not a notebook's __main__)
-    threads = max(1, torch.get_num_threads() // workers)
-    fields = dataclasses.asdict(dataclasses.replace(settings, show_progress=False))   # interleaved bars are unreadable
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(job, out, root, inits[seed], seed, name, fields, threads): (seed, name)
-                   for seed, name in jobs}
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from llave.demo import _worker_start, run_job as job   # by module name, so that a worker can import them
+    context, cores = multiprocessing.get_context("spawn"), torch.get_num_threads()
+    steps, threads = context.Value("q", 0), context.Value("i", max(1, cores // workers))
+    fields = dataclasses.asdict(dataclasses.replace(settings, show_progress=False))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(steps, threads)) as pool:
+        pending = {pool.submit(job, out, root, inits[seed], seed, name, fields): (seed, name) for seed, name in jobs}
+        names = dict(pending)
         try:
-            for future in as_completed(futures):
-                future.result()                         # a failed run raises here, with its own traceback
-                log(f"seed {futures[future][0]}, {futures[future][1]}: done")
+            while pending:
+                done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                threads.value = max(1, cores // max(1, min(workers, len(pending))))
+                if progress is not None:
+                    progress.update(steps.value - progress.n)
+                for future in done:
+                    seed, name = names[future]
+                    line = run_line(name, seed, json.loads(future.result().read_text()))  # a failed run raises here
+                    progress.write(line) if progress is not None and not progress.disable else log(line)
         except BaseException:                           # a failure or Ctrl-C: drop the queued runs (a rerun resumes)
             pool.shutdown(cancel_futures=True)
             raise
 
 # %% ../nbs/09_demo.ipynb #5b8a376d
-def write_report(out: Path, results: dict, settings: DemoSettings, seconds: float, reused: int = 0) -> Path:
-    "Write results.json, summary.png and report.md (the tables) under `out`; `reused` runs were done before these `seconds`."
+def floor_table(results: dict, start: dict) -> str:
+    "Overall, IND and OOD of each loss (means over seeds) beside chance and the untrained start, and as multiples of chance."
+    columns = ("Overall", "IND", "OOD")
+    rows = [("chance (1 of 9 candidates)", [CHANCE] * 3), ("start, before contrastive training", [start["summary"][c] for c in columns])]
+    rows += [(loss, [column_values(results, loss, lambda r, c=c: r["summary"][c]).mean() for c in columns])
+             for loss in next(iter(results.values()))]
+    lines = ["| | " + " | ".join(columns) + " | Overall / chance |", "|---|---|---|---|---|"]
+    lines += [f"| {name} | " + " | ".join(f"{v:.1f}" for v in values) + f" | {values[0] / CHANCE:.2f}× |" for name, values in rows]
+    return "\n".join(lines)
+
+def write_report(out: Path, results: dict, settings: DemoSettings, seconds: float, reused: int = 0,
+                 start_result: dict | None = None) -> Path:
+    """Write results.json, summary.png and report.md (the tables) under `out`; `reused` runs were done before these
+    `seconds`; `start_result`: the untrained start's result (`run_one`'s START job), shown beside chance."""
     runs = sum(len(losses) for losses in results.values())
     took = f"{seconds / 60:.1f} minutes" + (f" ({reused} of {runs} runs were already done and reused)" if reused else "")
-    write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results})
+    write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results, "start": start_result})
     plot_summary(results, out / "summary.png")
     drawings = settings.generative_line_drawings
     start = START_TEXT[settings.start] + (f", with {drawings:,} line drawings among its generative examples" if drawings else "")
@@ -380,6 +456,10 @@ def write_report(out: Path, results: dict, settings: DemoSettings, seconds: floa
                 f"{settings.eval_rows or 1000} queries per dataset; {took}.",
                 "## MMEB-mini (P@1, %; paper Table 2 layout)",
                 comparison_table(results, SUMMARY_COLUMNS, lambda r, c: r["summary"][c], "loss")]
+    if start_result is not None:
+        sections += ["## Against chance and the start", "P@1 (%) of a random choice among a query's 9 candidates, of "
+                     "the model the runs start from (untrained for this task: it may sit below chance), and of the "
+                     "trained runs (means over seeds).", floor_table(results, start_result)]
     if settings.video:
         sections += ["## Zero-shot text→video retrieval (paper Table 4 layout; training saw no video)",
                      comparison_table(results, [f"{d} {m}" for d, m in VIDEO_COLUMNS],
@@ -425,10 +505,21 @@ def demo_settings(args) -> DemoSettings:
         changes["line_drawings"] = args.line_drawings      # refused by DemoSettings without --from-scratch
     return dataclasses.replace(settings, **changes)
 
+def quick_verdict(results: dict, start: dict, steps: int) -> str:
+    "What a smoke run's scores mean: each loss's Overall against chance and against the start."
+    parts = [f"{loss} {column_values(results, loss, lambda r: r['summary']['Overall']).mean():.1f}"
+             for loss in next(iter(results.values()))]
+    return (f"A smoke run: {steps} steps a run check the pipeline, not the method. Overall P@1: " + ", ".join(parts)
+            + f"; the untrained start {start['summary']['Overall']:.1f}; chance {CHANCE:.1f}. Scores near or below "
+            f"chance are expected this early; the full demo (`llave demo`) trains 2,000 steps a run.")
+
 def run_demo_command(args) -> int:
     "`llave demo`."
-    run_demo(args.out, demo_settings(args))
+    settings = demo_settings(args)
+    results = run_demo(args.out, settings)
     print((Path(args.out) / "report.md").read_text())
+    if args.quick:
+        print(quick_verdict(results, json.loads((Path(args.out) / START / "result.json").read_text()), settings.steps))
     return 0
 
 def register_cli(groups: dict) -> None:

@@ -29,7 +29,7 @@ from .core import IMAGE_TOKEN, PROMPT_END, SYSTEM_PROMPT, VIDEO_PROMPT, VIDEO_TO
 __all__ = ['VIDEO_NEWLINES', 'VIDEO_MAX_LENGTH', 'TINY_SIZES', 'SPECIAL_TOKENS', 'QWEN_CHAT_TEMPLATE', 'BUILTIN_CORPUS',
            'best_resolution', 'image_token_count', 'video_token_count', 'grid_pinpoints', 'last_token_pool', 'load_rgb',
            'parameter_role', 'truncate_batch', 'save_processor', 'default_max_length', 'LLaVE', 'grid_video_features',
-           'load_tiny_sizes', 'train_tiny_tokenizer', 'tiny_llava_onevision']
+           'cached_image_features', 'prefix_inputs', 'load_tiny_sizes', 'train_tiny_tokenizer', 'tiny_llava_onevision']
 
 # %% ../nbs/05_model.ipynb #011b4759
 # The prompt constants live in `llave.core` (the converter, the data loaders and the video evaluation share them):
@@ -323,14 +323,42 @@ def grid_video_features(model, pixel_values_videos: torch.Tensor):
     return output
 
 # %% ../nbs/05_model.ipynb #492c5c13
+def cached_image_features(vlm, tower_features: list[torch.Tensor], image_sizes: torch.Tensor):
+    """LLaVA-OV image features from saved frozen-tower outputs (`llave.inputs.tower_outputs`: one `[crops, tokens,
+    vision_dim]` per image): the trainable projector and the newline packing run here, as in `get_image_features`."""
+    from transformers.modeling_outputs import BaseModelOutputWithPooling
+    projected = vlm.multi_modal_projector(torch.cat(tower_features)).split([len(t) for t in tower_features])
+    packed, _ = vlm.pack_image_features(projected, image_sizes, image_newline=vlm.image_newline,
+                                        vision_aspect_ratio=vlm.config.vision_aspect_ratio)
+    return BaseModelOutputWithPooling(pooler_output=packed)
+
+def prefix_inputs(vlm, prefix_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict:
+    """The language model's keys and values of `prefix_ids` `[p]`, computed once and shared by every row: a cache
+    for a batch whose `attention_mask` `[b, l]` covers the tokens after the prefix (causal attention: the prefix's
+    states do not depend on what follows, so the rows' embeddings are those of the full sequences)."""
+    from transformers import DynamicCache
+    prefix = vlm.language_model(input_ids=prefix_ids[None], use_cache=True).cache
+    cache = DynamicCache(config=vlm.config.text_config)
+    for index, layer in enumerate(prefix.layers):
+        rows = len(attention_mask)
+        cache.update(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1), index)
+    full_mask = torch.cat([attention_mask.new_ones(len(attention_mask), len(prefix_ids)), attention_mask], dim=1)
+    return {"cache": cache, "attention_mask": full_mask, "use_cache": True}
+
 @patch
 def forward(self: LLaVE, normalize: bool = True, **batch) -> torch.Tensor:
-    "Embeddings [b, d] of a processor batch (from `prepare`): last non-pad token's final hidden state."
+    """Embeddings [b, d] of a processor batch (from `prepare`): last non-pad token's final hidden state. A batch
+    from `llave.inputs` may carry saved frozen-tower outputs (`tower_features`) and a shared prompt prefix (`prefix_ids`)."""
+    vlm, pooling_mask = self.model.model, batch["attention_mask"]
     if self.video_newline == "grid" and "pixel_values_videos" in batch:
         videos = batch.pop("pixel_values_videos")
-        batch["mm_encoder_outputs"] = {"video": grid_video_features(self.model.model, videos)}
-    output = self.model.model(**batch, use_cache=False, return_dict=True)
-    pooled = last_token_pool(output.last_hidden_state, batch["attention_mask"]).float()
+        batch["mm_encoder_outputs"] = {"video": grid_video_features(vlm, videos)}
+    if "tower_features" in batch:
+        batch["mm_encoder_outputs"] = {"image": cached_image_features(vlm, batch.pop("tower_features"), batch.pop("image_sizes"))}
+    if "prefix_ids" in batch:
+        batch.update(prefix_inputs(vlm, batch.pop("prefix_ids"), pooling_mask))
+    output = vlm(**{"use_cache": False, **batch}, return_dict=True)
+    pooled = last_token_pool(output.last_hidden_state, pooling_mask).float()
     return F.normalize(pooled, dim=-1) if normalize else pooled
 
 # %% ../nbs/05_model.ipynb #5e5f3fd9

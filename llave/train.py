@@ -28,6 +28,7 @@ import llave
 
 from .data import ModalityBatchSampler, TrainPair, load_train_pairs
 from .loss import ContrastiveLoss, distributed_info, negative_gradient_share, similarity
+from .inputs import RowBatch, embed_rows, input_cache
 from .model import LLaVE, load_tiny_sizes, save_processor, tiny_llava_onevision
 
 # %% auto #0
@@ -72,6 +73,10 @@ class TrainConfig:
     max_grad_norm: float | None = 1.0  # clip the gradient norm (the HF Trainer's default, which the released run used)
     freeze_vision: bool = True
     gradient_checkpointing: bool = False
+    cache_inputs: bool = True           # prepare each item once and keep it: token ids, frozen-tower outputs (llave.inputs)
+    cache_gb: float = 4.0               # memory for those (least recently used dropped first)
+    group_overhead: int | None = 64     # rows grouped by length, no compute on padding; None: one padded batch per side
+    share_prefix: bool = True           # the prompt's shared system turn computed once a forward, not once a row
     precision: str = "auto"             # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
     max_length: int = 4096
     sharding: str = "ddp"               # "ddp" or "fsdp" (torch's fully_shard), used under torchrun
@@ -228,14 +233,20 @@ class PairEncoder(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, query_batch: dict | None = None, target_batch: dict | None = None):
-        return tuple(None if batch is None else self.model(**batch) for batch in (query_batch, target_batch))
+    def forward(self, query_batch: dict | RowBatch | None = None, target_batch: dict | RowBatch | None = None):
+        return tuple(None if batch is None else embed_rows(self.model, batch) for batch in (query_batch, target_batch))
 
 # %% ../nbs/06_train.ipynb #df738a00
-def prepare_side(model: LLaVE, pairs: list[TrainPair], side: str) -> dict:
-    "The processor batch of the `side` ('query' or 'target') of `pairs`."
-    texts = [getattr(pair, f"{side}_text") for pair in pairs]
-    images = [getattr(pair, f"{side}_image") for pair in pairs]
+def prepare_side(model: LLaVE, pairs: list[TrainPair], side: str, cache=None, overhead: int | None = None) -> dict | RowBatch:
+    """The model batch of the `side` ('query', 'target', or 'both': queries then targets) of `pairs`: the processor's
+    padded batch, or with an `InputCache` and `overhead` set a `RowBatch` of cached inputs grouped by length."""
+    sides = ("query", "target") if side == "both" else (side,)
+    texts = [getattr(pair, f"{s}_text") for s in sides for pair in pairs]
+    images = [getattr(pair, f"{s}_image") for s in sides for pair in pairs]
+    if cache is not None:
+        return cache.row_batch(texts, images, overhead)
+    if side == "both":
+        raise ValueError("side='both' needs an InputCache")
     return model.prepare(texts, images if any(image is not None for image in images) else None)
 
 # %% ../nbs/06_train.ipynb #29375233
@@ -261,7 +272,7 @@ def gradcache_step(encoder: nn.Module, loss_fn, query_chunks: list[dict], target
         for side, chunks in ((0, query_chunks), (1, target_chunks)):
             for chunk in chunks:
                 states.append(random_state())
-                embeddings.append(module.model(**chunk))
+                embeddings.append(embed_rows(module.model, chunk))
                 jobs.append((side, chunk))
     q = torch.cat(embeddings[: len(query_chunks)]).float().requires_grad_()
     t = torch.cat(embeddings[len(query_chunks) :]).float().requires_grad_()
@@ -286,10 +297,13 @@ def sync_context(encoder: nn.Module, sync: bool):
 
 def plain_step(encoder: nn.Module, loss_fn, query_batch: dict, target_batch: dict,
                scale: float = 1.0, sync: bool = True, autocast=contextlib.nullcontext):
-    "The whole batch with gradient in one forward call. Returns (loss, q [n, d], t [n, d])."
+    """The whole batch with gradient in one forward call (`target_batch` None: `query_batch` holds the queries, then
+    the targets). Returns (loss, q [n, d], t [n, d])."""
     with sync_context(encoder, sync):
         with autocast():
             q, t = encoder(query_batch, target_batch)
+            if t is None:
+                q, t = q.chunk(2)
         loss = loss_fn(q.float(), t.float())
         (loss * scale).backward()
     return loss.detach(), q.detach(), t.detach()
@@ -408,18 +422,21 @@ def batch_profile(q: torch.Tensor, t: torch.Tensor, tau: float, alpha: float) ->
                         (1 / share.pow(2).sum(1)).mean()]).float()
 
 # %% ../nbs/06_train.ipynb #75a38481
-def train_step(encoder, model: LLaVE, loss_fn, batches: list[list[TrainPair]], config: TrainConfig, autocast):
+def train_step(encoder, model: LLaVE, loss_fn, batches: list[list[TrainPair]], config: TrainConfig, autocast,
+               cache=None):
     "One optimizer step's forward/backward over `batches` (one per accumulation micro-step); returns stats."
     losses, profiles = [], []
+    side = lambda pairs, name: prepare_side(model, pairs, name, cache, config.group_overhead)
     for index, pairs in enumerate(batches):
         sync, scale = index == len(batches) - 1, 1 / len(batches)
         if config.gradcache_chunk_size:
             chunks = [pairs[i : i + config.gradcache_chunk_size] for i in range(0, len(pairs), config.gradcache_chunk_size)]
-            loss, q, t = gradcache_step(encoder, loss_fn, [prepare_side(model, c, "query") for c in chunks],
-                                        [prepare_side(model, c, "target") for c in chunks], scale, sync, autocast)
+            loss, q, t = gradcache_step(encoder, loss_fn, [side(c, "query") for c in chunks],
+                                        [side(c, "target") for c in chunks], scale, sync, autocast)
+        elif cache is not None:     # queries and targets grouped by length together
+            loss, q, t = plain_step(encoder, loss_fn, side(pairs, "both"), None, scale, sync, autocast)
         else:
-            loss, q, t = plain_step(encoder, loss_fn, prepare_side(model, pairs, "query"),
-                                    prepare_side(model, pairs, "target"), scale, sync, autocast)
+            loss, q, t = plain_step(encoder, loss_fn, side(pairs, "query"), side(pairs, "target"), scale, sync, autocast)
         losses.append(loss)
         profiles.append(batch_profile(q, t, config.tau, config.alpha))
     stats = torch.cat([torch.stack(losses).mean()[None], torch.stack(profiles).mean(0)])
@@ -429,8 +446,9 @@ def train_step(encoder, model: LLaVE, loss_fn, batches: list[list[TrainPair]], c
     return dict(zip(("loss",) + PROFILE_KEYS, stats.tolist()))
 
 # %% ../nbs/06_train.ipynb #1e85fbd4
-def train(config: TrainConfig, resume: bool = False, loss_fn=None) -> dict:
-    "Train `config` (one process, or every rank under torchrun); returns the last step's statistics."
+def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None) -> dict:
+    """Train `config` (one process, or every rank under torchrun); returns the last step's statistics. `on_step(step,
+    total)` is called after every step (a caller's own progress display)."""
     rank, world_size, device = setup_distributed()
     torch.manual_seed(config.seed)
     random.seed(config.seed)
@@ -451,6 +469,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None) -> dict:
                                                          weight_decay=config.weight_decay), fused=True)
     scheduler = cosine_schedule(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
     loss_fn = loss_fn or make_loss(config)
+    cache = input_cache(model, config.freeze_vision, config.cache_gb, config.share_prefix) if config.cache_inputs else None
     sharded = encoder if config.sharding == "fsdp" and world_size > 1 else None
     start = load_training_state(checkpoint, optimizer, scheduler, rank, sharded) if checkpoint else 0
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16(config, device))
@@ -464,7 +483,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None) -> dict:
     for step in progress:
         accumulation = config.gradient_accumulation_steps
         batches = [local_batch(pairs, sampler, step * accumulation + k, rank, world_size) for k in range(accumulation)]
-        stats = train_step(encoder, model, loss_fn, batches, config, autocast)
+        stats = train_step(encoder, model, loss_fn, batches, config, autocast, cache)
         if not math.isfinite(stats["loss"]):
             raise NonFiniteLossError(f"loss is {stats['loss']} at step {step + 1}: training stopped before the "
                                      f"update; last good checkpoint: {last_checkpoint or 'none'}")
@@ -479,6 +498,8 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None) -> dict:
         if config.save_every and ((step + 1) % config.save_every == 0 or step + 1 == total_steps):
             last_checkpoint = save_checkpoint(output_dir, step + 1, model, optimizer, scheduler, config, rank,
                                               *sharded_states(encoder, optimizer, config))
+        if on_step is not None:
+            on_step(step + 1, total_steps)
     return stats
 
 # %% ../nbs/06_train.ipynb #6a1121d7

@@ -177,3 +177,25 @@ def test_bf16_autocast_step_at_release_widths(llave_05b, root):
     data = mmeb_train_fixture(root / "train-bf16", SUBSETS, pairs={"MSCOCO_i2t": 2})
     logs = train_two_steps("llave-0.5b", llave_05b, data, root / "run-bf16", "precision=bf16", "max_steps=1", "save_every=0")
     assert len(logs) == 1 and math.isfinite(logs[0]["loss"])
+
+
+def test_cached_grouped_inputs_equal_the_padded_batch(model_05b, tmp_path):
+    """At LLaVE-0.5B's shapes and with the real Qwen2 vocabulary: saved tower outputs (anyres tiles of three sizes),
+    rows grouped by length and the shared system prefix give the padded batch's embeddings."""
+    from llave.inputs import InputCache, embed_rows, shared_prefix
+    tokenizer = model_05b.tokenizer
+    prefix = tokenizer.convert_ids_to_tokens(shared_prefix(model_05b))
+    assert prefix[0] == "<|im_start|>" and prefix[-3:] == ["<|im_start|>", "user", "Ċ"]
+    images = []
+    for index, size in enumerate([(64, 64), (500, 300), (300, 700)]):
+        images.append(str(tmp_path / f"{index}.png"))
+        picture(*size).save(images[-1])
+    texts = ["<image>\nRepresent the given image.", "Find me an everyday image that matches the given caption: a dog",
+             "<image>\nWhat is in the image?", "\nstarts with a newline", "<image>\nIdentify the object."]
+    images = [images[0], None, images[1], None, images[2]]
+    cache = InputCache(model_05b, frozen_tower=True)
+    with torch.no_grad():
+        padded = model_05b(**model_05b.prepare(texts, images))
+        grouped = embed_rows(model_05b, cache.row_batch(texts, images, overhead=0))
+    torch.testing.assert_close(grouped, padded, atol=2e-5, rtol=1e-4)
+    assert all(bool(group["attention_mask"].all()) for group in cache.row_batch(texts, images, 0).groups)
