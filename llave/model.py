@@ -338,6 +338,8 @@ def prefix_inputs(vlm, prefix_ids: torch.Tensor, attention_mask: torch.Tensor) -
     states do not depend on what follows, so the rows' embeddings are those of the full sequences)."""
     from transformers import DynamicCache
     prefix = vlm.language_model(input_ids=prefix_ids[None], use_cache=True).cache
+    if prefix is None:
+        raise ValueError("a shared prefix needs the language model's cache, which activation checkpointing turns off")
     cache = DynamicCache(config=vlm.config.text_config)
     for index, layer in enumerate(prefix.layers):
         rows = len(attention_mask)

@@ -36,8 +36,8 @@ __all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'TrainConfig', 'config_from_dict'
            'cosine_schedule', 'setup_distributed', 'use_bf16', 'load_pairs', 'local_batch', 'load_model', 'PairEncoder',
            'prepare_side', 'random_state', 'set_random_state', 'gradcache_step', 'sync_context', 'plain_step',
            'checkpoint_directories', 'copy_model', 'save_checkpoint', 'load_training_state', 'NonFiniteLossError',
-           'clip_gradients', 'make_loss', 'wrap_model', 'batch_profile', 'train_step', 'train', 'log_metrics',
-           'sharded_states', 'run_train', 'register_cli']
+           'clip_gradients', 'make_loss', 'wrap_model', 'batch_profile', 'train_step', 'inputs_supported', 'train',
+           'log_metrics', 'sharded_states', 'run_train', 'register_cli']
 
 # %% ../nbs/06_train.ipynb #ff658022
 @dataclass
@@ -446,6 +446,14 @@ def train_step(encoder, model: LLaVE, loss_fn, batches: list[list[TrainPair]], c
     return dict(zip(("loss",) + PROFILE_KEYS, stats.tolist()))
 
 # %% ../nbs/06_train.ipynb #1e85fbd4
+def inputs_supported(config: TrainConfig, world_size: int = 1) -> TrainConfig:
+    """`config` with the input savings its setup can use: the shared prefix travels as a key/value cache, which
+    activation checkpointing drops, and FSDP (fully_shard) takes one forward call a step (one padded batch of
+    queries and targets, no prefix); DDP and one process use them all."""
+    fsdp = config.sharding == "fsdp" and world_size > 1
+    return dataclasses.replace(config, share_prefix=config.share_prefix and not (config.gradient_checkpointing or fsdp),
+                               group_overhead=None if fsdp else config.group_overhead)
+
 def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None) -> dict:
     """Train `config` (one process, or every rank under torchrun); returns the last step's statistics. `on_step(step,
     total)` is called after every step (a caller's own progress display)."""
@@ -469,6 +477,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
                                                          weight_decay=config.weight_decay), fused=True)
     scheduler = cosine_schedule(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
     loss_fn = loss_fn or make_loss(config)
+    config, requested = inputs_supported(config, world_size), config
     cache = input_cache(model, config.freeze_vision, config.cache_gb, config.share_prefix) if config.cache_inputs else None
     sharded = encoder if config.sharding == "fsdp" and world_size > 1 else None
     start = load_training_state(checkpoint, optimizer, scheduler, rank, sharded) if checkpoint else 0
@@ -476,7 +485,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
 
     if rank == 0:
         output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+        (output_dir / "config.json").write_text(json.dumps(dataclasses.asdict(requested), indent=1))
     progress = tqdm(range(start, total_steps), initial=start, total=total_steps, desc="train",
                     disable=rank != 0 or not config.show_progress)
     stats, started, last_checkpoint = {}, time.perf_counter(), checkpoint
@@ -496,7 +505,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
         if rank == 0 and ((step + 1) % config.log_every == 0 or step + 1 == total_steps):
             log_metrics(output_dir, stats, progress)
         if config.save_every and ((step + 1) % config.save_every == 0 or step + 1 == total_steps):
-            last_checkpoint = save_checkpoint(output_dir, step + 1, model, optimizer, scheduler, config, rank,
+            last_checkpoint = save_checkpoint(output_dir, step + 1, model, optimizer, scheduler, requested, rank,
                                               *sharded_states(encoder, optimizer, config))
         if on_step is not None:
             on_step(step + 1, total_steps)
