@@ -23,10 +23,10 @@ from .core import SUMMARY_COLUMNS, compare_seeds, write_png_atomic
 from .eval import candidate_scores, candidate_similarities, correct_at_1
 
 # %% auto #0
-__all__ = ['KINDS', 'QUESTION_PATTERNS', 'DRAWINGS', 'load_results', 'seed_frame', 'compare_frame', 'verdict',
-           'paired_differences', 'similarity_samples', 'samples_frame', 'separation', 'plot_similarity_histograms',
-           'attribute_of', 'row_attributes', 'neighbour_agreement', 'umap_projection', 'disagreements', 'sign_test',
-           'show_disagreement', 'question_kind', 'precision_by_kind', 'restyled_rows', 'redrawn_crops', 'label_errors']
+__all__ = ['SEPARATION_MEASURES', 'KINDS', 'load_results', 'seed_frame', 'compare_frame', 'verdict', 'paired_differences',
+           'separation_differences', 'separation_verdicts', 'stretch_verdict', 'similarity_samples', 'samples_frame',
+           'separation', 'plot_similarity_histograms', 'attribute_of', 'row_attributes', 'neighbour_agreement',
+           'umap_projection', 'disagreements', 'sign_test', 'show_disagreement']
 
 # %% ../nbs/10_hard_negatives.ipynb #adf81060
 def load_results(directory: str | Path) -> tuple[dict, dict]:
@@ -79,6 +79,41 @@ def paired_differences(results: dict, getter: Callable[[dict], float], first: st
     "`[seeds]` array of `getter(results[seed][second]) − getter(results[seed][first])`, seeds in numeric order."
     return np.array([getter(results[seed][second]) - getter(results[seed][first]) for seed in sorted(results, key=int)],
                     dtype=float)
+
+# %% ../nbs/10_hard_negatives.ipynb #042413ba
+SEPARATION_MEASURES = {"gap": "raw gap (cosine)", "gap_z": "gap / negative spread", "hard_auroc": "AUROC vs hard negatives (%)"}
+
+def separation_differences(results: dict, key: str, first: str = "InfoNCE", second: str = "LLaVE") -> pd.DataFrame:
+    "`[datasets, seeds]`: `second` − `first` of `similarity[dataset][key]` (`key` 'p@1': the dataset's P@1), seeds in numeric order."
+    names = list(next(iter(results.values()))[first]["similarity"])
+    getter = lambda name: (lambda r: r["mmeb"][name]) if key == "p@1" else (lambda r: r["similarity"][name][key])
+    seeds = sorted(results, key=int)
+    return pd.DataFrame([paired_differences(results, getter(name), first, second) for name in names], index=names, columns=seeds)
+
+def separation_verdicts(results: dict, measures: dict = SEPARATION_MEASURES, first: str = "InfoNCE", second: str = "LLaVE") -> pd.DataFrame:
+    """One row per measure: the mean over datasets of `second` − `first` with its verdict (paired by seed), and how many
+    datasets are better, not separated and worse by the same rule."""
+    rows = {}
+    for key, label in measures.items():
+        differences = separation_differences(results, key, first, second)
+        verdicts = [compare_seeds(row)["verdict"] for row in differences.to_numpy()]
+        overall = compare_seeds(differences.mean(0).to_numpy(), unit="", digits=3)
+        rows[label] = {"mean difference": overall["mean"], "verdict": overall["verdict"], "wins": overall["wins"],
+                       **{kind: verdicts.count(kind) for kind in ("better", "not separated", "worse")}}
+    return pd.DataFrame(rows).T
+
+def stretch_verdict(table: pd.DataFrame, raw: str = SEPARATION_MEASURES["gap"]) -> str:
+    "The answer in one sentence: does the raw gap's verdict survive on every scale-free measure of `table`?"
+    free = [label for label in table.index if label != raw]
+    kept = [label for label in free if table.loc[label, "verdict"] == "better"]
+    if table.loc[raw, "verdict"] != "better":
+        return "The raw gap itself is not wider in every seed: there is no separation to explain."
+    if len(kept) == len(free):
+        return "Hardness weighting separates hard negatives: the gap is wider in every seed on the scale-free measures too."
+    if not kept:
+        return ("Hardness weighting mostly stretches the scale: the raw gap is wider in every seed, but no scale-free "
+                "measure separates the losses.")
+    return f"Partly: the raw gap is wider in every seed, and of the scale-free measures only {', '.join(kept)} agrees."
 
 # %% ../nbs/10_hard_negatives.ipynb #85f23625
 def similarity_samples(embeddings: torch.Tensor, query_ids: torch.Tensor, candidate_ids: torch.Tensor,
@@ -194,101 +229,3 @@ def show_disagreement(axes, row, scores: dict[str, torch.Tensor], k: int = 3):
         for rank, column in enumerate(values.topk(k).indices.tolist()):
             _show_item(axes[1 + index * k + rank], row.candidate_texts[column], row.candidate_images[column],
                        f"{model} #{rank + 1}: {values[column]:.3f}", gold=column == 0)
-
-# %% ../nbs/10_hard_negatives.ipynb #2c6b7132
-QUESTION_PATTERNS = {"left": r"What is directly left of the .+\?", "right": r"What is directly right of the .+\?",
-                     "shape": r"Which object is an? \w+\?", "colour": r"Which object is \w+\?"}
-
-def question_kind(query: str) -> str:
-    "The kind of an MMEB-mini VQA query: `left`/`right` (a neighbour), `shape` or `colour` (the one object with it)."
-    question = query.rsplit("question: ", 1)[-1]
-    for kind, pattern in QUESTION_PATTERNS.items():
-        if re.fullmatch(pattern, question):
-            return kind
-    raise ValueError(f"not an MMEB-mini VQA question: {query!r}")
-
-def precision_by_kind(correct: torch.Tensor, rows: list) -> dict[str, tuple[float, int]]:
-    "`{kind: (P@1 in %, queries)}` of `rows` (EvalRows of a VQA set) given `correct` (bool `[len(rows)]`), in QUESTION_PATTERNS order."
-    if len(correct) != len(rows):
-        raise ValueError(f"{len(correct)} results for {len(rows)} rows")
-    kinds = [question_kind(row.query_text) for row in rows]
-    return {kind: (100 * correct[[k == kind for k in kinds]].float().mean().item(), kinds.count(kind))
-            for kind in QUESTION_PATTERNS if kind in kinds}
-
-# %% ../nbs/10_hard_negatives.ipynb #9dfafe8c
-def restyled_rows(rows: list, scenes: list, style: str, folder: str | Path) -> list:
-    """`rows` (EvalRows whose query image is scene `NNNN` of `scenes`, `.../NNNN.png`) with each query image rendered
-    again in `style` under `folder`; refuses a row whose image is not its scene's rendering (another seed or version)."""
-    from PIL import Image
-    from llave.minimmeb import render
-    indices = []
-    for row in rows:                                    # every row checked before anything is written
-        stem = Path(row.query_image or "").stem
-        if not stem.isdigit() or int(stem) >= len(scenes):
-            raise ValueError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not one of the {len(scenes)} scenes")
-        with Image.open(row.query_image) as image:
-            if not np.array_equal(np.asarray(render(scenes[int(stem)])), np.asarray(image.convert("RGB"))):
-                raise ValueError(f"{row.dataset} row {row.row}: {row.query_image} is not scene {int(stem)} drawn again")
-        indices.append(int(stem))
-    paths = {index: Path(folder) / f"{index:04d}-{style}.png" for index in indices}
-    for index, path in paths.items():
-        write_png_atomic(path, render(dataclasses.replace(scenes[index], style=style)))
-    return [dataclasses.replace(row, query_image=str(paths[index])) for row, index in zip(rows, indices)]
-
-# %% ../nbs/10_hard_negatives.ipynb #4f55acd0
-DRAWINGS = ("crop", "alone")        # how `redrawn_crops` draws a format-1 Mini-Classify-Outline object again
-
-def redrawn_crops(rows: list, scenes: list, drawing: str, style: str, folder: str | Path) -> tuple[list, list]:
-    """Format 1's Mini-Classify-Outline `rows` (`llave.minimmeb.format1_classify_outline`; query image
-    `.../NNNN_cropK.png`: object K of scene NNNN of `scenes`) with each
-    query image drawn again in `style` under `folder`: `crop`, the evaluation's fixed window around the object, or
-    `alone`, the object by itself at the centre of an empty canvas, at the classification sets' size. Files are
-    named after the crop's folder and name. Returns the rows and their objects; refuses a row whose image is not its
-    object's crop (another seed or version)."""
-    from PIL import Image
-    from llave.minimmeb import CANVAS, Scene, crop, render
-    if drawing not in DRAWINGS:
-        raise ValueError(f"drawing must be one of {DRAWINGS}, got {drawing!r}")
-    found = []
-    for row in rows:                                    # every row checked before anything is written
-        match = re.fullmatch(r"(\d+)_crop(\d)", Path(row.query_image or "").stem)
-        if not match or int(match[1]) >= len(scenes) or int(match[2]) >= len(scenes[int(match[1])].objects):
-            raise ValueError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not a crop of one of the {len(scenes)} scenes")
-        scene, index = scenes[int(match[1])], int(match[2])
-        with Image.open(row.query_image) as image:
-            if not np.array_equal(np.asarray(crop(scene, index)), np.asarray(image.convert("RGB"))):
-                raise ValueError(f"{row.dataset} row {row.row}: {row.query_image} is not object {index} of scene {int(match[1])} cropped again")
-        found.append((scene, index))
-    redrawn = []
-    for row, (scene, index) in zip(rows, found):
-        image = (crop(dataclasses.replace(scene, style=style), index) if drawing == "crop"
-                 else render(Scene((scene.objects[index],), ((CANVAS // 2, CANVAS // 2),), style)))
-        source = Path(row.query_image)
-        path = Path(folder) / f"{source.parent.name}-{source.stem}-{drawing}-{style}.png"
-        write_png_atomic(path, image)
-        redrawn.append(dataclasses.replace(row, query_image=str(path)))
-    return redrawn, [scene.objects[index] for scene, index in found]
-
-# %% ../nbs/10_hard_negatives.ipynb #d95f0c13
-def label_errors(scores: torch.Tensor, rows: list, objects: list) -> dict[str, float]:
-    """A classification set's P@1 (%), overall and by the object's size; how often (%) a small object's chosen label
-    says large and a large one's says small; and the share of all queries (%) whose chosen label names the wrong
-    colour or shape (`scores` `[queries, candidates]`, gold first)."""
-    from llave.minimmeb import COLOURS, SHAPES, SIZES
-    words = lambda text: {"size": attribute_of(text, SIZES), "colour": attribute_of(text, COLOURS), "shape": attribute_of(text, SHAPES)}
-    if not len(scores) == len(rows) == len(objects):
-        raise ValueError(f"{len(scores)} score rows, {len(rows)} rows and {len(objects)} objects")
-    for row, obj in zip(rows, objects):
-        if words(row.candidate_texts[0]) != words(obj.phrase):
-            raise ValueError(f"{row.dataset} row {row.row}: gold label {row.candidate_texts[0]!r} is not the object's {obj.phrase!r}")
-    right = correct_at_1(scores).tolist()                  # (refuses NaN scores)
-    chosen = [words(row.candidate_texts[pick]) for row, pick in zip(rows, scores.argmax(1).tolist())]
-    share = lambda flags: 100 * sum(flags) / len(flags) if flags else float("nan")
-    out = {"P@1": share(right)}
-    for size, other in (("small", "large"), ("large", "small")):
-        which = [k for k, obj in enumerate(objects) if obj.size == size]
-        out[f"P@1 {size}"] = share([right[k] for k in which])
-        out[f"{size} called {other}"] = share([chosen[k]["size"] == other for k in which])
-    for attribute in ("colour", "shape"):
-        out[f"wrong {attribute}"] = share([label[attribute] != getattr(obj, attribute) for label, obj in zip(chosen, objects)])
-    return out

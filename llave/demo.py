@@ -23,21 +23,23 @@ from tqdm.auto import tqdm
 import llave
 
 from .eval import candidate_scores, candidate_similarities, collect_items, correct_at_1, encode_items, mmeb_summary
-from .core import SUMMARY_COLUMNS, compare_seeds, dataset_task, write_json_atomic, write_text_atomic
+from .core import IMAGE_TOKEN, SUMMARY_COLUMNS, compare_seeds, dataset_task, write_json_atomic, write_text_atomic
 from .minimmeb import MINI_EVAL_DATASETS, MINI_FORMAT, MiniConfig, ensure_mini, mini_eval_dataset, mini_train_pairs
 from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
 from .pretrain import PretrainConfig, check_run_config, pretrain, pretrained_model, pretrained_record
-from .train import CONFIG_DIRECTORY, checkpoint_directories, copy_model, load_config, train
+from .train import CONFIG_DIRECTORY, checkpoint_directories, copy_model, load_config, load_pairs, train
 from .video import evaluate_video_retrieval, load_video_set
 
 # %% auto #0
 __all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COLUMNS', 'CHANCE', 'TARGETS', 'RESUMABLE',
-           'LATER_RECORDS', 'START', 'DEMO_RESULTS', 'loss_overrides', 'DemoSettings', 'initial_model', 'pretrain_here',
-           'train_run', 'mini_datasets', 'similarity_profile', 'random_pair_similarity', 'evaluate_run',
-           'column_values', 'video_chance_row', 'mean_std', 'comparison_table', 'similarity_table', 'targets_table',
-           'plot_summary', 'settings_record', 'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo',
-           'quiet_transformers', 'run_job', 'run_in_processes', 'floor_table', 'write_report', 'export_results',
-           'demo_settings', 'quick_verdict', 'run_demo_command', 'register_cli']
+           'LATER_RECORDS', 'BLIND', 'START', 'BLIND_KEEPS', 'DEMO_RESULTS', 'loss_overrides', 'DemoSettings',
+           'initial_model', 'pretrain_here', 'train_run', 'mini_datasets', 'pooled_auroc', 'standardized_gap',
+           'similarity_profile', 'random_pair_similarity', 'evaluate_run', 'column_values', 'video_chance_row',
+           'mean_std', 'comparison_table', 'similarity_table', 'targets_table', 'plot_summary', 'settings_record',
+           'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo', 'quiet_transformers', 'run_result',
+           'run_job', 'run_in_processes', 'floor_table', 'write_report', 'blind_query', 'blind_rows',
+           'blind_train_files', 'blind_floor', 'blind_table', 'export_results', 'demo_settings', 'quick_verdict',
+           'run_demo_command', 'register_cli']
 
 # %% ../nbs/09_demo.ipynb #6c1d4929
 DEMO_STARTS = ("pretrained", "pretrain", "random")
@@ -58,7 +60,7 @@ def loss_overrides(spec) -> dict:
 
 @dataclass
 class DemoSettings:
-    "What `llave demo` runs. The defaults take about 40 minutes on 2 CPU cores (runs side by side); `quick()` about 2 minutes."
+    "What `llave demo` runs. The defaults take about an hour on 2 CPU cores (runs side by side); `quick()` about 2 minutes."
     start: str = "pretrained"         # one of DEMO_STARTS: where every run starts (see `initial_model`)
     seeds: int = 3
     steps: int = 2000                 # optimizer updates per run, each of `batch_size` × `gradient_accumulation_steps` pairs
@@ -74,6 +76,7 @@ class DemoSettings:
     show_progress: bool = True        # progress bars (sequential runs only)
     workers: int | None = None        # runs trained at once, each in a process of its own (None: one per CPU core)
     line_drawings: int | None = None  # start "pretrain" only: outline scenes in the generative stage (None: the recipe's, 1,000)
+    blind_floors: bool = False        # also train seed 0's first loss with blind queries (`blind_floor`): the report's floors
 
     def __post_init__(self):
         if not 0 <= self.warmup_steps < self.steps:     # else the learning rate would never leave its warmup
@@ -134,8 +137,10 @@ def pretrain_here(run: Path, config: PretrainConfig | None = None) -> Path:
         pretrain(config, resume=bool(checkpoint_directories(run)))   # (which refuses another recipe's folder itself)
     return final
 
-def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoSettings, on_step=None) -> Path:
-    "Train one (seed, loss) run unless its final checkpoint exists (`on_step`: see `train`); returns that checkpoint."
+def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoSettings, on_step=None,
+              extra: dict | None = None) -> Path:
+    """Train one (seed, loss) run unless its final checkpoint exists (`on_step`: see `train`; `extra`: more config
+    fields, e.g. other training data); returns that checkpoint."""
     run = out / f"seed{seed}" / name
     done = [p for p in checkpoint_directories(run) if p.name == f"checkpoint-{settings.steps}"]
     if done:
@@ -147,7 +152,7 @@ def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoS
                  f"gradcache_chunk_size={settings.gradcache_chunk_size}",
                  f"gradient_accumulation_steps={settings.gradient_accumulation_steps}",
                  f"freeze_vision={settings.start != 'random'}"]    # a pretrained tower stays frozen, as in the paper
-    overrides += [f"{key}={value}" for key, value in loss_overrides(loss).items()]
+    overrides += [f"{key}={value}" for key, value in {**loss_overrides(loss), **(extra or {})}.items()]
     train(load_config("tiny", overrides), on_step=on_step)
     return run / f"checkpoint-{settings.steps}"
 
@@ -156,13 +161,35 @@ def mini_datasets(root: Path, rows: int | None) -> dict:
     "MMEB-mini's eval datasets (`{name: [EvalRow]}`), the first `rows` queries of each."
     return {name: mini_eval_dataset(name, root)[:rows] for name in MINI_EVAL_DATASETS}
 
+def pooled_auroc(positive: torch.Tensor, negative: torch.Tensor) -> float:
+    """P(positive > negative) in %, over every pair of `positive` `[n]` and `negative` `[m]` (ties count half): the
+    area under the ROC curve of the two pooled sets, unchanged by any increasing map of the cosine scale."""
+    if positive.numel() == 0 or negative.numel() == 0:
+        raise ValueError(f"need positives and negatives, got {positive.numel()} and {negative.numel()}")
+    above = (positive[:, None] > negative[None, :]).double().mean()
+    ties = (positive[:, None] == negative[None, :]).double().mean()
+    return 100 * (above + ties / 2).item()
+
+def standardized_gap(scores: torch.Tensor, k: int = 3) -> float:
+    """Mean over queries of (positive − mean of its `k` hardest negatives) / the spread (std) of all its negatives:
+    the raw gap in units of the query's own negative spread, unchanged when a query's cosines are stretched or shifted."""
+    parts, negatives = candidate_similarities(scores, k), scores[:, 1:]
+    finite = torch.isfinite(negatives)
+    values = negatives.masked_fill(~finite, 0.0)
+    mean = values.sum(1) / finite.sum(1)
+    spread = ((values - mean[:, None]).pow(2).masked_fill(~finite, 0.0).sum(1) / finite.sum(1)).sqrt()
+    return ((parts["positive"] - parts["hard"].mean(1)) / spread.clamp_min(1e-6)).mean().item()
+
 def similarity_profile(scores: torch.Tensor, k: int = 3) -> dict:
-    "Means over queries of `llave.eval.candidate_similarities(scores, k)` (each query's own candidates), the gap and the hardest gap."
+    """Means over queries of `llave.eval.candidate_similarities(scores, k)` (each query's own candidates), the raw
+    gap and hardest gap, and two scale-free measures of separation: `hard_auroc` (positives against the `k` hardest
+    negatives, pooled over queries) and `gap_z` (`standardized_gap`)."""
     parts = candidate_similarities(scores, k)
     positive, hard = parts["positive"], parts["hard"]
     return {"positive": positive.mean().item(), "hard": hard.mean().item(), "easy": parts["easy"].mean().item(),
             "gap": (positive - hard.mean(1)).mean().item(), "hardest_gap": (positive - hard[:, 0]).mean().item(),
-            "positive_above_hardest": (positive > hard[:, 0]).double().mean().item() * 100}
+            "positive_above_hardest": (positive > hard[:, 0]).double().mean().item() * 100,
+            "hard_auroc": pooled_auroc(positive, hard.flatten()), "gap_z": standardized_gap(scores, k)}
 
 def random_pair_similarity(embeddings: torch.Tensor, queries: torch.Tensor, golds: torch.Tensor, seed: int = 0) -> float:
     "Mean cosine of each query with the gold of another query (a seeded cyclic shift), pairs sharing their gold left out."
@@ -265,7 +292,7 @@ def plot_summary(results: dict, path: Path) -> Path:
     "Bar chart of the meta-task, IND/OOD and overall scores per loss, with the spread over seeds."
     import matplotlib.pyplot as plt
     losses = list(next(iter(results.values())))
-    figure, axis = plt.subplots(figsize=(8, 3.5))
+    figure, axis = plt.subplots(figsize=(9, 3.5))
     width = 0.8 / len(losses)
     for index, loss in enumerate(losses):
         values = [column_values(results, loss, lambda r, c=c: r["summary"][c]) for c in SUMMARY_COLUMNS]
@@ -274,14 +301,14 @@ def plot_summary(results: dict, path: Path) -> Path:
     axis.axhline(CHANCE, color="0.4", linestyle="--", linewidth=0.8, label="chance")
     axis.set_xticks(np.arange(len(SUMMARY_COLUMNS)) + width * (len(losses) - 1) / 2, SUMMARY_COLUMNS)
     axis.set(ylabel="P@1 (%)", title=f"MMEB-mini, tiny LLaVA-OV, {len(results)} seed(s)")
-    axis.legend()
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)   # beside the bars, never over them
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
 
 # %% ../nbs/09_demo.ipynb #6ffe15ec
-RESUMABLE = ("seeds", "show_progress", "workers")   # settings a resumed demo may change (more seeds reuse the finished ones)
+RESUMABLE = ("seeds", "show_progress", "workers", "blind_floors")   # settings a resumed demo may change (more seeds reuse the finished ones)
 
 def settings_record(settings: DemoSettings) -> dict:
     """What `settings.json` records of `settings`: every field but the RESUMABLE ones, as JSON reads it back; the
@@ -315,12 +342,15 @@ def check_settings(out: Path, settings: DemoSettings) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, current)
 
+BLIND = "blind-"   # the jobs `blind-text` and `blind-image`: the blind floors (`blind_floor`)
 START = "start"    # the job that evaluates where the runs start (seed 0's initial model), beside chance in the report
 
 def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: DemoSettings, on_step=None) -> Path:
     """Train and evaluate the (seed, loss `name`) run unless its `result.json` exists (`name` START: evaluate `init`
-    untrained, in `out/start`); returns that file."""
-    result_path = out / START / "result.json" if name == START else out / f"seed{seed}" / name / "result.json"
+    untrained, in `out/start`; `blind-text` / `blind-image`: `blind_floor`); returns that file."""
+    if name.startswith(BLIND):
+        return blind_floor(out, name.removeprefix(BLIND), settings, seed, on_step=on_step)
+    result_path = run_result(out, seed, name)
     if not result_path.exists():
         checkpoint = init if name == START else train_run(out, init, name, settings.losses[name], seed, settings, on_step)
         datasets = mini_datasets(root, settings.eval_rows)
@@ -330,7 +360,7 @@ def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: D
 def run_line(name: str, seed: int, result: dict) -> str:
     "The line a finished run prints: its Overall, IND and OOD P@1."
     summary = result["summary"]
-    who = "start (untrained)" if name == START else f"seed {seed}, {name}"
+    who = "start (untrained)" if name == START else f"blind floor, {name.removeprefix(BLIND)} only" if name.startswith(BLIND) else f"seed {seed}, {name}"
     return f"{who}: Overall {summary['Overall']:.1f}, IND {summary['IND']:.1f}, OOD {summary['OOD']:.1f} (chance {CHANCE:.1f})"
 
 def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, log=print) -> dict:
@@ -339,17 +369,19 @@ def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None
     check_settings(out, settings)
     started, root = time.perf_counter(), ensure_mini()
     jobs = [(seed, name) for seed in range(settings.seeds) for name in settings.losses] + [(0, START)]
+    jobs += [(0, BLIND + keep) for keep in BLIND_KEEPS] if settings.blind_floors else []
     inits = {seed: initial_model(out, root, seed, settings.start, settings.line_drawings, settings.show_progress)
              for seed in range(settings.seeds)}
-    reused = sum((out / f"seed{seed}" / name / "result.json").exists() for seed, name in jobs[:-1])
+    trained = [(seed, name) for seed, name in jobs if name != START]
+    reused = sum(run_result(out, seed, name).exists() for seed, name in trained)
     workers = min(len(jobs), settings.workers or os.cpu_count() or 1)
-    log(f"{len(jobs) - 1} runs of {settings.steps} steps and the start's evaluation, {workers} at a time")
-    progress = tqdm(total=settings.steps * (len(jobs) - 1 - reused), desc="demo", unit="step", smoothing=0.05,
+    log(f"{len(trained)} runs of {settings.steps} steps and the start's evaluation, {workers} at a time")
+    progress = tqdm(total=settings.steps * (len(trained) - reused), desc="demo", unit="step", smoothing=0.05,
                     disable=not settings.show_progress)
     with quiet_transformers():
-        results, start = _run_jobs(out, root, inits, jobs, settings, workers, log, progress)
+        results, start, floors = _run_jobs(out, root, inits, jobs, settings, workers, log, progress)
     progress.close()
-    write_report(out, results, settings, time.perf_counter() - started, reused, start)
+    write_report(out, results, settings, time.perf_counter() - started, reused, start, floors)
     return results
 
 @contextlib.contextmanager
@@ -365,21 +397,29 @@ def quiet_transformers():
             logging.enable_progress_bar()
 
 def _run_jobs(out: Path, root: Path, inits: dict, jobs: list, settings: DemoSettings, workers: int, log, progress):
-    "`run_demo`'s runs, in worker processes or here; returns (`{seed: {loss: result}}`, the start's result)."
+    "`run_demo`'s runs, in worker processes or here; returns (`{seed: {loss: result}}`, the start's result, `{keep: blind floor}`)."
     if workers > 1:
         run_in_processes(out, root, inits, jobs, settings, workers, log, progress)
-    results, start = {}, None
+    results, start, floors = {}, None, {}
     for seed, name in jobs:                             # sequential: trains here; in parallel: reads what workers wrote
-        done = name == START or (out / f"seed{seed}" / name / "result.json").exists()
+        done = name == START or run_result(out, seed, name).exists()
         path = run_one(out, root, inits[seed], seed, name, settings, lambda step, total: progress.update())
         result = json.loads(path.read_text())
         if name == START:
             start = result
+        elif name.startswith(BLIND):
+            floors[name.removeprefix(BLIND)] = result
         else:
             results.setdefault(seed, {})[name] = result
         if workers == 1 or not done:
             progress.write(run_line(name, seed, result)) if settings.show_progress else log(run_line(name, seed, result))
-    return results, start
+    return results, start, floors
+
+def run_result(out: Path, seed: int, name: str) -> Path:
+    "Where the (seed, `name`) job of a demo in `out` keeps its result."
+    if name == START:
+        return out / START / "result.json"
+    return out / name / "result.json" if name.startswith(BLIND) else out / f"seed{seed}" / name / "result.json"
 
 _SHARED = {}    # in a worker process: the job's step counter and the threads each worker may use now
 
@@ -439,12 +479,13 @@ def floor_table(results: dict, start: dict) -> str:
     return "\n".join(lines)
 
 def write_report(out: Path, results: dict, settings: DemoSettings, seconds: float, reused: int = 0,
-                 start_result: dict | None = None) -> Path:
+                 start_result: dict | None = None, floors: dict | None = None) -> Path:
     """Write results.json, summary.png and report.md (the tables) under `out`; `reused` runs were done before these
     `seconds`; `start_result`: the untrained start's result (`run_one`'s START job), shown beside chance."""
     runs = sum(len(losses) for losses in results.values())
     took = f"{seconds / 60:.1f} minutes" + (f" ({reused} of {runs} runs were already done and reused)" if reused else "")
-    write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results, "start": start_result})
+    write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results, "start": start_result,
+                                             "floors": floors or None, "seconds": seconds, "reused": reused})
     plot_summary(results, out / "summary.png")
     drawings = settings.generative_line_drawings
     start = START_TEXT[settings.start] + (f", with {drawings:,} line drawings among its generative examples" if drawings else "")
@@ -460,6 +501,11 @@ def write_report(out: Path, results: dict, settings: DemoSettings, seconds: floa
         sections += ["## Against chance and the start", "P@1 (%) of a random choice among a query's 9 candidates, of "
                      "the model the runs start from (untrained for this task: it may sit below chance), and of the "
                      "trained runs (means over seeds).", floor_table(results, start_result)]
+    if floors:
+        sections += ["## Blind floors", f"Seed 0's {next(iter(settings.losses))} run trained and evaluated with every "
+                     "two-part query reduced to its text or to its image (`blind_floor`), beside the trained runs "
+                     "(means over seeds); ✗: the trained run is less than 10 points above a blind one.",
+                     blind_table(results, floors)]
     if settings.video:
         sections += ["## Zero-shot text→video retrieval (paper Table 4 layout; training saw no video)",
                      comparison_table(results, [f"{d} {m}" for d, m in VIDEO_COLUMNS],
@@ -473,6 +519,71 @@ def write_report(out: Path, results: dict, settings: DemoSettings, seconds: floa
                  "## Similarity of positives and negatives (paper Table 1 layout)", similarity_table(results),
                  "![summary](summary.png)"]
     return write_text_atomic(out / "report.md", "\n\n".join(sections) + "\n")
+
+# %% ../nbs/09_demo.ipynb #20fce033
+BLIND_KEEPS = ("text", "image")   # which part of a two-part query a blind run keeps
+
+def blind_query(text: str, image: str | None, keep: str) -> tuple[str, str | None]:
+    """`(text, image)` of a query with one part removed when it has two (an image, and text after its instruction's
+    colon): `keep` "text" drops the image and its token, "image" the text after the colon. Other queries unchanged."""
+    if keep not in BLIND_KEEPS:
+        raise ValueError(f"keep must be one of {BLIND_KEEPS}, got {keep!r}")
+    if image is None or ":" not in text:
+        return text, image
+    if keep == "text":
+        return text.removeprefix(f"{IMAGE_TOKEN}\n"), None
+    return text[: text.index(":") + 1], image
+
+def blind_rows(rows: list, keep: str) -> list:
+    "Eval rows with blind queries (`blind_query`); the candidates unchanged."
+    return [dataclasses.replace(row, **dict(zip(("query_text", "query_image"), blind_query(row.query_text, row.query_image, keep))))
+            for row in rows]
+
+def blind_train_files(pairs: list, keep: str, folder: Path) -> Path:
+    "Write training `pairs` with blind queries as MMEB-train JSONL (one file per subset, absolute image paths) in `folder`."
+    marked = lambda text, image: text.replace(f"{IMAGE_TOKEN}\n", "<|image_1|>\n", 1) if image else text
+    subsets = {}
+    for pair in pairs:
+        text, image = blind_query(pair.query_text, pair.query_image, keep)
+        subsets.setdefault(pair.subset, []).append({"qry": marked(text, image), "qry_image_path": image or "",
+                                                    "pos_text": marked(pair.target_text, pair.target_image),
+                                                    "pos_image_path": pair.target_image or ""})
+    for subset, records in subsets.items():
+        write_text_atomic(Path(folder) / f"{subset}.jsonl", "".join(json.dumps(record) + "\n" for record in records))
+    return Path(folder)
+
+# %% ../nbs/09_demo.ipynb #bf49037b
+def blind_floor(out: str | Path, keep: str, settings: DemoSettings | None = None, seed: int = 0, loss: str | None = None,
+                on_step=None) -> Path:
+    """Train and evaluate the demo's `loss` run (default its first; seed `seed`, the demo's start and settings) with
+    blind queries (`keep`: `blind_query`) unless done; returns its result file, `out/blind-{keep}/result.json`."""
+    settings, root = dataclasses.replace(settings or DemoSettings(), video=False), ensure_mini()
+    out, loss = Path(out) / f"{BLIND}{keep}", loss or next(iter(settings.losses))
+    if (out / "result.json").exists():
+        return out / "result.json"
+    pairs = load_pairs(load_config("tiny", []))
+    data = blind_train_files(pairs, keep, out / "data")
+    init = initial_model(out, root, seed, settings.start, settings.line_drawings, settings.show_progress)
+    checkpoint = train_run(out, init, loss, settings.losses[loss], seed, settings, on_step,
+                           extra={"data": data, "image_root": root})
+    datasets = {name: blind_rows(rows, keep) for name, rows in mini_datasets(root, settings.eval_rows).items()}
+    return write_json_atomic(out / "result.json", evaluate_run(checkpoint, root, datasets, settings))
+
+def blind_table(results: dict, floors: dict[str, dict], margin: float = 10.0) -> str:
+    """Per dataset: chance, each blind floor (`floors`: `{keep: result}`; – where no query of the dataset has two
+    parts), each loss (mean over seeds), and the first loss's lead over the highest floor (✗ under `margin` points)."""
+    losses, names = list(next(iter(results.values()))), list(next(iter(next(iter(results.values())).values()))["mmeb"])
+    two_part = {name: any(blind_query(r.query_text, r.query_image, "image") != (r.query_text, r.query_image)
+                          for r in mini_eval_dataset(name)[:20]) for name in names}
+    lines = ["| dataset | chance | " + " | ".join(f"{keep} only" for keep in floors) + " | " + " | ".join(losses)
+             + f" | {losses[0]} − highest floor |", "|---" * (3 + len(floors) + len(losses)) + "|"]
+    for name in names:
+        blind = [floors[keep]["mmeb"][name] for keep in floors] if two_part[name] else []
+        trained = [column_values(results, loss, lambda r: r["mmeb"][name]).mean() for loss in losses]
+        lead = f"{trained[0] - max(blind):+.1f} {'✓' if trained[0] - max(blind) >= margin else '✗'}" if blind else "–"
+        cells = [f"{v:.1f}" for v in blind] or ["–"] * len(floors)
+        lines.append(f"| {name} | {CHANCE:.1f} | " + " | ".join(cells) + " | " + " | ".join(f"{v:.1f}" for v in trained) + f" | {lead} |")
+    return "\n".join(lines)
 
 # %% ../nbs/09_demo.ipynb #a4d1bead
 DEMO_RESULTS = Path(llave.__file__).resolve().parent.parent / "data" / "demo"
@@ -499,6 +610,7 @@ def demo_settings(args) -> DemoSettings:
     if args.steps is not None:
         settings = settings.with_steps(args.steps)
     changes = {key: value for key, value in (("seeds", args.seeds), ("workers", args.workers)) if value is not None}
+    changes["blind_floors"] = bool(getattr(args, "blind_floors", False))
     if args.from_scratch or args.random_init:
         changes["start"] = "random" if args.random_init else "pretrain"
     if args.line_drawings is not None:
@@ -538,6 +650,9 @@ def register_cli(groups: dict) -> None:
     parser.add_argument("--line-drawings", type=int, default=None, metavar="N",
                         help="with --from-scratch: N outline scenes among the generative stage's examples (lesson 05c; "
                              "default 1000, the shipped model's recipe; 0: none)")
+    parser.add_argument("--blind-floors", action="store_true",
+                        help="also train seed 0's InfoNCE run with blind queries (image only, text only): the floors "
+                             "each dataset's score is read against (two more runs)")
     parser.add_argument("--quick", action="store_true",
                         help="a two-minute smoke run of the whole pipeline (1 seed, 120 steps, 200 queries a dataset: far from trained)")
     parser.set_defaults(func=run_demo_command)

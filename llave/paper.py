@@ -10,12 +10,18 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .core import reference
+from .analysis import paired_differences
+from .core import compare_seeds, reference, write_text_atomic
+from .demo import CHANCE, DEMO_RESULTS, comparison_table
+from .weighting import score_matrix, sweep_alphas
 
 # %% auto #0
-__all__ = ['BACKBONES', 'paper_table', 'llave_gains', 'optimizer_steps', 'compute_budget']
+__all__ = ['BACKBONES', 'paper_table', 'llave_gains', 'claim_mark', 'claim', 'mean_over_datasets', 'loss_claims', 'video_claim',
+           'alpha_claim', 'negatives_claim', 'demo_claims', 'claims_markdown', 'front_page', 'write_front_page',
+           'optimizer_steps', 'compute_budget']
 
 # %% ../nbs/12_paper_results.ipynb #8697062b
 def paper_table(name: str, paper: dict | None = None) -> pd.DataFrame:
@@ -42,6 +48,125 @@ def llave_gains(table: pd.DataFrame, pairs: dict[str, tuple[str, str]] = BACKBON
     if missing:
         raise KeyError(f"rows {missing} not in the table")
     return pd.DataFrame({size: table.loc[second] - table.loc[first] for size, (first, second) in pairs.items()}).T.round(2)
+
+# %% ../nbs/12_paper_results.ipynb #273da4ee
+def claim_mark(verdicts: list[str]) -> str:
+    "One mark for a claim tested by several comparisons: ✓ when every one is better, ✗ when one is worse, else not separated."
+    if not verdicts:
+        raise ValueError("a claim needs at least one comparison")
+    return "✓" if all(v == "better" for v in verdicts) else "✗" if "worse" in verdicts else "not separated"
+
+def claim(text: str, paper: str, comparisons: dict[str, dict], lesson: str, context: dict[str, dict] | None = None) -> dict:
+    """A claim's record: `comparisons` (`{label: compare_seeds(...)}`) decide its mark, `context` is shown beside them;
+    `lesson` is the notebook that shows it."""
+    sentence = lambda parts: "; ".join(f"{label}: {result['text']}" for label, result in parts.items())
+    evidence = sentence(comparisons) + (f" (context: {sentence(context)})" if context else "")
+    return {"claim": text, "paper": paper, "mark": claim_mark([c["verdict"] for c in comparisons.values()]),
+            "evidence": evidence, "lesson": lesson}
+
+# %% ../nbs/12_paper_results.ipynb #9d0cc6f3
+def mean_over_datasets(key: str):
+    "A getter of a run's `similarity[dataset][key]`, averaged over its datasets."
+    return lambda result: float(np.mean([profile[key] for profile in result["similarity"].values()]))
+
+def loss_claims(results: dict, paper: dict) -> list[dict]:
+    """The claims the demo's three losses test (`results`: `{seed: {loss: result}}`): LLaVE ahead of InfoNCE, ahead of
+    Focal-InfoNCE, and hard negatives separated on the two scale-free measures (the raw gap is context)."""
+    differences = lambda getter, first, digits=1, unit="points": compare_seeds(
+        paired_differences(results, getter, first, "LLaVE"), unit=unit, digits=digits)
+    overall = lambda result: result["summary"]["Overall"]
+    gains = llave_gains(paper_table("table2_mmeb", paper))["Overall"]
+    table3 = paper_table("table3_ablation_2b", paper)["Overall"]
+    base = table3["freeze vision + cross-device gathering"]
+    focal, weighted = table3["+ Focal-InfoNCE"] - base, table3["+ hardness weighting (LLaVE-2B)"] - base
+    return [
+        claim("Hardness weighting beats InfoNCE on MMEB", "Table 2: LLaVE − InfoNCE Overall "
+              + " / ".join(f"{g:+.1f} ({size})" for size, g in gains.items()),
+              {"Overall, LLaVE − InfoNCE": differences(overall, "InfoNCE")}, "09_demo"),
+        claim("It gains more than Focal-InfoNCE", f"Table 3: {weighted:+.1f} against {focal:+.1f} Overall",
+              {"Overall, LLaVE − Focal-InfoNCE": differences(overall, "Focal-InfoNCE")}, "09_demo"),
+        claim("It separates positives from their hard negatives", "Table 1, Figure 1: positive − hard-negative gap "
+              "at most 0.09 under InfoNCE, 0.07–0.29 under LLaVE",
+              {"gap / negative spread": differences(mean_over_datasets("gap_z"), "InfoNCE", 2, "SD"),
+               "AUROC positives vs hard negatives": differences(mean_over_datasets("hard_auroc"), "InfoNCE")},
+              "10_hard_negatives", context={"raw cosine gap": differences(mean_over_datasets("gap"), "InfoNCE", 3, "cosine")}),
+    ]
+
+# %% ../nbs/12_paper_results.ipynb #38672cbe
+def video_claim(results: dict, paper: dict) -> dict:
+    "Zero-shot video retrieval after image-only training: LLaVE's R@1 against a random ranking on each video set."
+    videos = next(iter(next(iter(results.values())).values()))["video"]
+    recall = lambda name: lambda result: result["video"][name]["text_to_video"]["R@1"]
+    above = {f"{name} R@1 − chance": compare_seeds([recall(name)(by_loss["LLaVE"]) - 100 / videos[name]["num_videos"]
+                                                    for by_loss in results.values()]) for name in videos}
+    context = {f"{name} R@1, LLaVE − InfoNCE": compare_seeds(paired_differences(results, recall(name), "InfoNCE", "LLaVE"))
+               for name in videos}
+    table4 = paper_table("table4_video_t2v", paper).loc["LLaVE-7B (zero-shot)"]
+    return claim("Trained on images only, it retrieves video zero-shot", f"Table 4: LLaVE-7B R@1 "
+                 f"{table4['MSR-VTT R@1']} (MSR-VTT), {table4['MSVD R@1']} (MSVD)", above, "08_eval_video", context)
+
+def alpha_claim(sweep: dict, paper: dict) -> dict:
+    "Every alpha > 0 of an alpha sweep (`results.json` content, alpha 0 first) against alpha 0 on Overall, paired by seed."
+    alphas = sweep_alphas(sweep)
+    names = list(alphas)
+    if alphas[names[0]] != 0:
+        raise ValueError(f"the sweep's first alpha must be 0 (InfoNCE), got {alphas[names[0]]}")
+    scores = score_matrix(sweep["results"], names)
+    return claim("Every alpha > 0 beats alpha = 0", "Appendix: " + paper["alpha_sweep"].split(": ", 1)[-1],
+                 {f"α={alphas[n]:g} − α=0": compare_seeds(scores[:, i] - scores[:, 0]) for i, n in enumerate(names) if i},
+                 "11_weighting")
+
+def negatives_claim(study: dict, paper: dict) -> dict:
+    """More negatives help InfoNCE (the paper's gathering across devices): the largest batch of a negatives study
+    (`negatives.json` content) against the smallest on Overall; LLaVE's is context."""
+    sizes = sorted(study["results"], key=int)
+    overall = lambda size, loss: score_matrix(study["results"][size], [loss])[:, 0]
+    change = lambda loss: compare_seeds(overall(sizes[-1], loss) - overall(sizes[0], loss))
+    table3 = paper_table("table3_ablation_2b", paper)["Overall"]
+    gain = table3["freeze vision + cross-device gathering"] - table3["+ freeze vision encoder"]
+    label = f"batch {sizes[-1]} − batch {sizes[0]}"
+    return claim("More negatives help InfoNCE", f"Table 3: gathering negatives across devices {gain:+.1f} Overall",
+                 {f"InfoNCE, {label}": change("InfoNCE")}, "11_weighting", {f"LLaVE, {label}": change("LLaVE")})
+
+# %% ../nbs/12_paper_results.ipynb #c0c8cd36
+def demo_claims(root: str | Path | None = None, paper: dict | None = None) -> list[dict]:
+    """Every claim, checked on the committed results under `root` (default `llave.demo.DEMO_RESULTS`): the demo's
+    `results.json`, `alpha_sweep/results.json` and `negatives/negatives.json` (a missing study is left out)."""
+    root, paper = Path(root or DEMO_RESULTS), paper if paper is not None else reference("paper.json")
+    read = lambda path: json.loads((root / path).read_text()) if (root / path).exists() else None
+    demo = read("results.json")
+    if demo is None:
+        raise FileNotFoundError(f"{root / 'results.json'}: no demo results (run `llave demo`, then `export_results`)")
+    claims = loss_claims(demo["results"], paper) + [video_claim(demo["results"], paper)]
+    if (sweep := read("alpha_sweep/results.json")) is not None:
+        claims.append(alpha_claim(sweep, paper))
+    if (study := read("negatives/negatives.json")) is not None:
+        claims.append(negatives_claim(study, paper))
+    return claims
+
+def claims_markdown(claims: list[dict], lessons: str = "nbs") -> str:
+    "One line per claim: its mark, the claim, the paper's number, what MMEB-mini shows and the lesson (a link under `lessons`)."
+    return "\n".join(f"- **{c['mark']}** {c['claim']} ({c['paper']}). MMEB-mini: {c['evidence']}. "
+                     f"[{c['lesson']}]({lessons}/{c['lesson']}.ipynb)" for c in claims)
+
+# %% ../nbs/12_paper_results.ipynb #35b0947c
+def front_page(root: str | Path | None = None, paper: dict | None = None, lessons: str = "../../nbs") -> str:
+    """The README's results section from the committed results under `root`: the run's size and time, Overall / IND /
+    OOD of each loss (mean ± std over seeds) with the differences and verdicts against InfoNCE, one line per claim
+    (`lessons`: the notebooks' folder as seen from `root`, where `write_front_page` puts the file)."""
+    root = Path(root or DEMO_RESULTS)
+    demo = json.loads((root / "results.json").read_text())
+    settings, results = demo["settings"], demo["results"]
+    took = f"; the committed run took {demo['seconds'] / 60:.0f} minutes" if demo.get("seconds") and not demo.get("reused") else ""
+    intro = (f"P@1 (%) on MMEB-mini's 11 datasets, mean ± std over {len(results)} seeds of {settings['steps']:,} steps "
+             f"of {settings['batch_size']} pairs{took}. Chance is {CHANCE:.1f} (1 of 9 candidates).")
+    table = comparison_table(results, ["Overall", "IND", "OOD"], lambda result, column: result["summary"][column], "loss")
+    return "\n\n".join([intro, table, "**The paper's claims on MMEB-mini**", claims_markdown(demo_claims(root, paper), lessons)]) + "\n"
+
+def write_front_page(root: str | Path | None = None) -> Path:
+    "Write `front_page(root)` to `root/front.md` (atomically; the README includes it); returns its path."
+    root = Path(root or DEMO_RESULTS)
+    return write_text_atomic(root / "front.md", front_page(root))
 
 # %% ../nbs/12_paper_results.ipynb #28e33401
 def optimizer_steps(pairs: int, per_device_batch: int, devices: int, accumulation: int, epochs: float = 1.0) -> int:

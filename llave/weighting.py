@@ -71,7 +71,7 @@ def training_logs(root: str | Path, losses: tuple = ("InfoNCE", "LLaVE")) -> dic
 def plot_training_dynamics(logs: dict[str, list[dict]], title: str = "") -> "plt.Figure":
     "Three panels over training steps: top negative share, effective negatives, positive vs hardest-negative cosine."
     import matplotlib.pyplot as plt
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    figure, axes = plt.subplots(1, 3, figsize=(13, 4.4))
     panels = [("top_negative_share", "share of the hardest negative"), ("effective_negatives", "effective negatives"),
               (("positive_similarity", "hardest_negative_similarity"), "cosine")]
     for axis, (keys, label) in zip(axes, panels):
@@ -88,8 +88,8 @@ def plot_training_dynamics(logs: dict[str, list[dict]], title: str = "") -> "plt
         if not axis.lines:
             axis.text(0.5, 0.5, "not in these logs", ha="center", va="center", transform=axis.transAxes)
         axis.set(xlabel="step", ylabel=label)
-        if axis.lines:
-            axis.legend(fontsize=8)
+        if axis.lines:                                  # below the panel: the curves fill it
+            axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     figure.suptitle(title)
     figure.tight_layout()
     return figure

@@ -6,6 +6,7 @@ moved one level down and its relative links made relative to the repository). `-
 differs from what it would write.
 """
 import json
+import posixpath
 import re
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ def include(path: str) -> str:
     text = file.read_text(encoding="utf-8").strip()
     text = re.sub(r"^(#+) ", r"#\1 ", text, flags=re.MULTILINE)
     folder = file.parent.relative_to(ROOT).as_posix()
-    return re.sub(r"\]\((?!https?:|/|#)([^)]+)\)", lambda m: f"]({folder}/{m.group(1)})", text)
+    return re.sub(r"\]\((?!https?:|/|#)([^)]+)\)", lambda m: f"]({posixpath.normpath(f'{folder}/{m.group(1)}')})", text)
 
 
 def render(notebook: Path) -> str:

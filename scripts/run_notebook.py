@@ -13,11 +13,14 @@ and the number of figures. A notebook whose code changed without re-running it f
 import argparse
 import base64
 import io
+import os
 import re
 import sys
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")   # transformers' load/save bars stay out of the committed outputs
 
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell

@@ -188,7 +188,7 @@ def test_loaders_on_mmeb_mini(tmp_path):
     assert all(p.query_text.startswith("<image>\n") == (p.query_image is not None) for p in pairs)
     rows = mini_eval_dataset("Mini-Retrieval-t2i", root, check_images=True)
     assert len(rows) == MiniConfig.small().eval_queries
-    assert all(r.query_image is None and all(rows[0].candidate_images) for r in rows)
+    assert all(r.query_image is None and all(r.candidate_images) for r in rows)
     same = load_eval_dataset(root/"eval", "Mini-Retrieval-t2i", image_root=root)
     assert same == rows
 
@@ -199,7 +199,9 @@ def test_sampler_groups_by_modality():
     groups = [i % 3 == 0 for i in range(100)]
     sampler = ModalityBatchSampler(groups, 8, seed=0)
     batches = list(sampler)
-    assert len(batches) == len(sampler) == 33 // 8 + 67 // 8
+    assert sum(groups) == 34                            # 34 of one modality, 66 of the other
+    assert len(batches) == len(sampler) == 34 // 8 + 66 // 8   # full batches only, within each modality
+    assert sorted(len(b) for b in batches) == [8] * 12
     assert all(len({groups[i] for i in b}) == 1 for b in batches)
     flat = [i for b in batches for i in b]
     assert len(flat) == len(set(flat))

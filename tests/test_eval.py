@@ -75,7 +75,7 @@ def test_mmeb_summary_rejects_unknown_names():
 
 
 def test_mmeb_summary_mini_names():
-    minimmeb = pytest.importorskip("llave.minimmeb")
+    from llave import minimmeb
     names = [n for splits in minimmeb.MINI_TASKS.values() for ns in splits.values() for n in ns]
     summary = mmeb_summary({name: 10.0 * (i % 3) for i, name in enumerate(names)}, warn=False)
     assert summary["benchmark"] == "MMEB-mini" and summary["missing"] == []
@@ -267,7 +267,7 @@ def test_cli_bad_input_fails_before_encoding(tmp_path, capsys, monkeypatch):
 # ---------------------------------------------------------------- the tiny model, end to end
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    model = pytest.importorskip("llave.model")
+    from llave import model
     return model.tiny_llava_onevision(tmp_path_factory.mktemp("tiny") / "model", seed=0)
 
 
@@ -301,7 +301,7 @@ def test_cli_tiny_model_one_forward_per_unique_item(tmp_path, capsys, monkeypatc
 
 
 def test_cli_tiny_model_on_mmeb_mini(tmp_path, capsys, monkeypatch, tiny_model):
-    minimmeb = pytest.importorskip("llave.minimmeb")
+    from llave import minimmeb
     root = minimmeb.build_mini(tmp_path / "mini", config=minimmeb.MiniConfig.small())
     names = sorted(p.stem for p in (Path(root) / "eval").glob("*.jsonl"))
     rows = count_forward_rows(monkeypatch)

@@ -404,7 +404,7 @@ def mini_root(tmp_path_factory):
 
 def test_video_prompt_and_token_layout_match_the_model(tiny_model_dir, mini_root):
     from llave import model as model_module
-    assert VIDEO_PROMPT == model_module.VIDEO_PROMPT
+    assert VIDEO_PROMPT == "<video>\nRepresent the given video."      # the released evaluation's wording
     llave_model = model_module.LLaVE.from_pretrained(tiny_model_dir)
     frames = decode_video(mini_root / "video" / "mini_vtt" / "videos" / "video0.mp4")
     assert frames.shape[0] == 6                        # 12 frames at 6 fps, sampled at 3 fps
