@@ -2,11 +2,8 @@
 import contextlib
 import dataclasses
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,10 +14,10 @@ from safetensors.torch import load_file
 from llave.cli import main
 from llave.model import tiny_llava_onevision
 from llave.train import NonFiniteLossError, TrainConfig, checkpoint_directories, config_from_dict, load_config, train
+from torchrun import run_torchrun
 
 DISTRIBUTED = Path(__file__).parent / "distributed"
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"]
-TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +53,7 @@ def weights(checkpoint: Path) -> dict:
 def test_ddp_gradients_equal_single_process(toy):
     "Two ranks (gloo) with half the batch each: same loss and parameter gradients as one process (plain, GradCache)."
     root, model = toy
-    command = TORCHRUN + [str(DISTRIBUTED / "train_worker.py"), str(model), str(root / "pairs.json")]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = run_torchrun([str(DISTRIBUTED / "train_worker.py"), str(model), str(root / "pairs.json")])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     lines = [line for line in result.stdout.splitlines() if line.startswith("gradcache=")]
@@ -77,8 +72,8 @@ def torchrun_train(config: TrainConfig, folder: Path, *extra: str) -> None:
     "`llave train` under torchrun with 2 processes on `config` written to a TOML file in `folder`."
     path = folder / f"{Path(config.output_dir).name}.toml"
     path.write_text("".join(f"{k} = {json.dumps('none' if v is None else v)}\n" for k, v in dataclasses.asdict(config).items()))
-    result = subprocess.run(TORCHRUN + [str(DISTRIBUTED / "run_cli.py"), "train", str(path), *extra], capture_output=True,
-                            text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = run_torchrun([str(DISTRIBUTED / "run_cli.py"), "train", str(path), *extra],
+                          clean=None if "--resume" in extra else Path(config.output_dir))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -147,7 +142,7 @@ def test_accumulation_is_the_mean_of_micro_batch_gradients(toy, tmp_path):
     """Two accumulated micro-batches of 4: the gradient is the mean of each micro-batch's own contrastive gradient
     (each query meets only its micro-batch's 3 negatives), not the gradient of one batch of 8."""
     from llave.model import LLaVE
-    from llave.train import PairEncoder, load_pairs, make_loss, prepare_side, train_step
+    from llave.train import PairEncoder, load_pairs, make_loss, train_step
     config = toy_config(toy, tmp_path, batch_size=4, gradient_accumulation_steps=2)
     model = LLaVE.from_pretrained(config.model, torch_dtype=torch.float32).train()
     encoder, loss_fn, pairs = PairEncoder(model), make_loss(config), load_pairs(config)
