@@ -36,10 +36,10 @@ __all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COL
            'initial_model', 'pretrain_here', 'train_run', 'mini_datasets', 'pooled_auroc', 'standardized_gap',
            'similarity_profile', 'random_pair_similarity', 'evaluate_run', 'column_values', 'video_chance_row',
            'mean_std', 'comparison_table', 'similarity_table', 'targets_table', 'plot_summary', 'settings_record',
-           'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo', 'quiet_transformers', 'run_result',
-           'run_job', 'run_in_processes', 'floor_table', 'write_report', 'blind_query', 'blind_rows',
-           'blind_train_files', 'blind_floor', 'blind_table', 'export_results', 'demo_settings', 'quick_verdict',
-           'run_demo_command', 'register_cli']
+           'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo', 'invocations', 'time_taken',
+           'quiet_transformers', 'run_result', 'run_job', 'run_in_processes', 'floor_table', 'write_report',
+           'blind_query', 'blind_rows', 'blind_train_files', 'blind_floor', 'floor_rows', 'blind_table',
+           'export_results', 'demo_settings', 'quick_verdict', 'run_demo_command', 'register_cli']
 
 # %% ../nbs/09_demo.ipynb #6c1d4929
 DEMO_STARTS = ("pretrained", "pretrain", "random")
@@ -374,6 +374,7 @@ def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None
              for seed in range(settings.seeds)}
     trained = [(seed, name) for seed, name in jobs if name != START]
     reused = sum(run_result(out, seed, name).exists() for seed, name in trained)
+    history = invocations(json.loads((out / "results.json").read_text())) if (out / "results.json").exists() else []
     workers = min(len(jobs), settings.workers or os.cpu_count() or 1)
     log(f"{len(trained)} runs of {settings.steps} steps and the start's evaluation, {workers} at a time")
     progress = tqdm(total=settings.steps * (len(trained) - reused), desc="demo", unit="step", smoothing=0.05,
@@ -381,8 +382,30 @@ def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None
     with quiet_transformers():
         results, start, floors = _run_jobs(out, root, inits, jobs, settings, workers, log, progress)
     progress.close()
-    write_report(out, results, settings, time.perf_counter() - started, reused, start, floors)
+    seconds = time.perf_counter() - started
+    write_report(out, results, settings, seconds, reused, start, floors,
+                 history + [{"seconds": seconds, "runs": len(trained), "reused": reused}])
     return results
+
+def invocations(record: dict) -> list[dict]:
+    """The `llave demo` invocations that produced a `results.json` record, oldest first: `{seconds, runs, reused}`
+    each (a record written before they were kept counts as one)."""
+    if "invocations" in record:
+        return list(record["invocations"])
+    if record.get("seconds") is None:
+        return []
+    runs = sum(len(losses) for losses in record["results"].values()) + len(record.get("floors") or {})
+    return [{"seconds": record["seconds"], "runs": runs, "reused": record.get("reused", 0)}]
+
+def time_taken(history: list[dict]) -> str:
+    "The wall clock of a demo's invocations, in words: '62.9 minutes', or the total and each invocation's share."
+    total = sum(step["seconds"] for step in history) / 60
+    if len(history) < 2:
+        return f"{total:.1f} minutes" + (f" ({history[0]['reused']} of {history[0]['runs']} runs were already done and reused)"
+                                         if history and history[0]["reused"] else "")
+    parts = ", then ".join(f"{step['seconds'] / 60:.1f} ({step['runs'] - step['reused']} of {step['runs']} runs trained)"
+                           for step in history)
+    return f"{total:.1f} minutes over {len(history)} invocations: {parts}"
 
 @contextlib.contextmanager
 def quiet_transformers():
@@ -479,13 +502,16 @@ def floor_table(results: dict, start: dict) -> str:
     return "\n".join(lines)
 
 def write_report(out: Path, results: dict, settings: DemoSettings, seconds: float, reused: int = 0,
-                 start_result: dict | None = None, floors: dict | None = None) -> Path:
+                 start_result: dict | None = None, floors: dict | None = None, history: list[dict] | None = None) -> Path:
     """Write results.json, summary.png and report.md (the tables) under `out`; `reused` runs were done before these
-    `seconds`; `start_result`: the untrained start's result (`run_one`'s START job), shown beside chance."""
-    runs = sum(len(losses) for losses in results.values())
-    took = f"{seconds / 60:.1f} minutes" + (f" ({reused} of {runs} runs were already done and reused)" if reused else "")
+    `seconds`; `start_result`: the untrained start's result (`run_one`'s START job), shown beside chance; `history`:
+    every invocation's `{seconds, runs, reused}` (`invocations`; default: this one alone)."""
+    runs = sum(len(losses) for losses in results.values()) + len(floors or {})
+    history = history or [{"seconds": seconds, "runs": runs, "reused": reused}]
+    took = time_taken(history)
     write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results, "start": start_result,
-                                             "floors": floors or None, "seconds": seconds, "reused": reused})
+                                             "floors": floors or None, "seconds": seconds, "reused": reused,
+                                             "invocations": history})
     plot_summary(results, out / "summary.png")
     drawings = settings.generative_line_drawings
     start = START_TEXT[settings.start] + (f", with {drawings:,} line drawings among its generative examples" if drawings else "")
@@ -569,20 +595,31 @@ def blind_floor(out: str | Path, keep: str, settings: DemoSettings | None = None
     datasets = {name: blind_rows(rows, keep) for name, rows in mini_datasets(root, settings.eval_rows).items()}
     return write_json_atomic(out / "result.json", evaluate_run(checkpoint, root, datasets, settings))
 
+def floor_rows(results: dict, floors: dict[str, dict]) -> list[dict]:
+    """Per dataset: `floors` (`{keep: P@1}` of each blind run, `{}` where no query of the dataset has two parts),
+    `trained` (`{loss: mean P@1 over seeds}`) and `lead` (the first loss over the highest floor; None without floors)."""
+    losses, names = list(next(iter(results.values()))), list(next(iter(next(iter(results.values())).values()))["mmeb"])
+    rows = []
+    for name in names:
+        two_part = any(blind_query(r.query_text, r.query_image, "image") != (r.query_text, r.query_image)
+                       for r in mini_eval_dataset(name)[:20])
+        blind = {keep: floors[keep]["mmeb"][name] for keep in floors} if two_part else {}
+        trained = {loss: float(column_values(results, loss, lambda r: r["mmeb"][name]).mean()) for loss in losses}
+        lead = trained[losses[0]] - max(blind.values()) if blind else None
+        rows.append({"dataset": name, "floors": blind, "trained": trained, "lead": lead})
+    return rows
+
 def blind_table(results: dict, floors: dict[str, dict], margin: float = 10.0) -> str:
     """Per dataset: chance, each blind floor (`floors`: `{keep: result}`; – where no query of the dataset has two
     parts), each loss (mean over seeds), and the first loss's lead over the highest floor (✗ under `margin` points)."""
-    losses, names = list(next(iter(results.values()))), list(next(iter(next(iter(results.values())).values()))["mmeb"])
-    two_part = {name: any(blind_query(r.query_text, r.query_image, "image") != (r.query_text, r.query_image)
-                          for r in mini_eval_dataset(name)[:20]) for name in names}
+    losses = list(next(iter(results.values())))
     lines = ["| dataset | chance | " + " | ".join(f"{keep} only" for keep in floors) + " | " + " | ".join(losses)
              + f" | {losses[0]} − highest floor |", "|---" * (3 + len(floors) + len(losses)) + "|"]
-    for name in names:
-        blind = [floors[keep]["mmeb"][name] for keep in floors] if two_part[name] else []
-        trained = [column_values(results, loss, lambda r: r["mmeb"][name]).mean() for loss in losses]
-        lead = f"{trained[0] - max(blind):+.1f} {'✓' if trained[0] - max(blind) >= margin else '✗'}" if blind else "–"
-        cells = [f"{v:.1f}" for v in blind] or ["–"] * len(floors)
-        lines.append(f"| {name} | {CHANCE:.1f} | " + " | ".join(cells) + " | " + " | ".join(f"{v:.1f}" for v in trained) + f" | {lead} |")
+    for row in floor_rows(results, floors):
+        lead = "–" if row["lead"] is None else f"{row['lead']:+.1f} {'✓' if row['lead'] >= margin else '✗'}"
+        cells = [f"{v:.1f}" for v in row["floors"].values()] or ["–"] * len(floors)
+        trained = " | ".join(f"{v:.1f}" for v in row["trained"].values())
+        lines.append(f"| {row['dataset']} | {CHANCE:.1f} | " + " | ".join(cells) + f" | {trained} | {lead} |")
     return "\n".join(lines)
 
 # %% ../nbs/09_demo.ipynb #a4d1bead

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from .core import IMAGE_TOKEN, PROMPT_END, SYSTEM_PROMPT, VIDEO_PROMPT, VIDEO_TOKEN, atomic_directory, llave_prompt
 
 # %% auto #0
-__all__ = ['VIDEO_NEWLINES', 'VIDEO_MAX_LENGTH', 'TINY_SIZES', 'SPECIAL_TOKENS', 'QWEN_CHAT_TEMPLATE', 'BUILTIN_CORPUS',
+__all__ = ['VIDEO_NEWLINES', 'BASE64', 'VIDEO_MAX_LENGTH', 'TINY_SIZES', 'SPECIAL_TOKENS', 'QWEN_CHAT_TEMPLATE', 'BUILTIN_CORPUS',
            'best_resolution', 'image_token_count', 'video_token_count', 'grid_pinpoints', 'last_token_pool', 'load_rgb',
            'parameter_role', 'truncate_batch', 'save_processor', 'default_max_length', 'LLaVE', 'grid_video_features',
            'cached_image_features', 'prefix_inputs', 'load_tiny_sizes', 'train_tiny_tokenizer', 'tiny_llava_onevision']
@@ -101,16 +101,31 @@ def last_token_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch
     return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
 
 # %% ../nbs/05_model.ipynb #d61ff55d
+BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{16,}")   # base64 image data (a path has a dot or a separator base64 lacks)
+
 def load_rgb(image: Image.Image | str | os.PathLike) -> Image.Image:
-    "An RGB PIL image from a PIL image or a path; an unreadable path raises an error naming it."
+    """An RGB PIL image from a PIL image, a path, an http(s) URL, a data URI or base64 image data; an input that
+    cannot be read raises a ValueError naming it (a path is opened as the released code opens it, without EXIF
+    rotation; URLs and base64 go through transformers' `load_image`)."""
     if isinstance(image, (str, os.PathLike)):
+        source = os.fspath(image)
+        shown = source if len(source) <= 120 else source[:60] + f"... ({len(source):,} characters)"
+        remote = isinstance(image, str) and not os.path.exists(source) and (
+            source.startswith(("http://", "https://", "data:image/")) or BASE64.fullmatch(source) is not None)
         try:
-            with Image.open(image) as opened:
-                image = opened.convert("RGB")
-        except (OSError, ValueError) as error:
-            raise ValueError(f"cannot read image {str(image)!r}: {error}") from error
+            if remote:
+                from transformers.image_utils import load_image
+                image = load_image(source, timeout=30)
+            else:
+                with Image.open(source) as opened:
+                    image = opened.convert("RGB")
+        except FileNotFoundError:
+            raise ValueError(f"cannot read image {shown!r}: no such file") from None
+        except Exception as error:          # PIL, httpx and base64 errors alike: one message that names the input
+            reason = str(error).split(". Got ")[0][:200]
+            raise ValueError(f"cannot read image {shown!r}: {type(error).__name__}: {reason}") from error
     if not isinstance(image, Image.Image):
-        raise TypeError(f"expected a PIL image or a path, got {type(image).__name__}")
+        raise TypeError(f"expected a PIL image, a path, a URL or base64 data, got {type(image).__name__}")
     return image if image.mode == "RGB" else image.convert("RGB")
 
 # %% ../nbs/05_model.ipynb #d5d370bd
@@ -387,14 +402,54 @@ def _run(self, chunks, make_batch, n: int, normalize: bool, show_progress: bool)
     return out
 
 # %% ../nbs/05_model.ipynb #fa38cec6
+def _listed(value, name: str, single: tuple) -> tuple[list | None, bool]:
+    "`value` as a list of items, and whether it was one item (an instance of `single`); an empty list is refused."
+    if value is None:
+        return None, False
+    if isinstance(value, single):
+        return [value], True
+    if isinstance(value, (bytes, dict)) or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be one item or a list of them, got {type(value).__name__}")
+    if len(value) == 0:
+        raise ValueError(f"{name} is an empty list: nothing to encode")
+    return list(value), False
+
+def _check_items(texts: list | None, images: list | None) -> None:
+    "A TypeError naming the first text that is not a string, or image that is not a PIL image, path, URL or None."
+    for i, text in enumerate(texts or []):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is of type {type(text).__name__}, expected a string")
+    for i, image in enumerate(images or []):
+        if not isinstance(image, (str, os.PathLike, Image.Image, type(None))):
+            raise TypeError(f"images[{i}] is of type {type(image).__name__}, expected a PIL image, a path, a URL, "
+                            "base64 data or None")
+
+def _finish(self, embeddings: torch.Tensor, single: bool, convert_to_numpy: bool, convert_to_tensor: bool):
+    "One vector [d] for one item, a matrix [n, d] for a list; a NumPy array when asked (`convert_to_tensor` wins)."
+    embeddings = embeddings[0] if single else embeddings
+    return embeddings.numpy() if convert_to_numpy and not convert_to_tensor else embeddings
+
+def _to_device(self, device) -> None:
+    "Move the model to `device` first when one is given (as sentence-transformers' `encode(device=...)` does)."
+    if device is not None and torch.device(device) != self.device:
+        self.model.to(device)
+
 @patch
-def encode(self: LLaVE, texts: Sequence[str] | None = None, images: Sequence | None = None, batch_size: int = 32,
-           normalize: bool = True, show_progress: bool = True, max_length: int | None = None) -> torch.Tensor:
-    "Embeddings [n, d] (float32, CPU) of texts, images, or image+text pairs, in the given order."
+def encode(self: LLaVE, texts: str | Sequence[str] | None = None, images=None, batch_size: int = 32,
+           normalize: bool = True, show_progress: bool = True, max_length: int | None = None, device=None,
+           convert_to_numpy: bool = False, convert_to_tensor: bool = False):
+    """Embeddings of texts, images, or image+text pairs, in the given order: float32 on the CPU, a tensor (a NumPy
+    array with `convert_to_numpy`). One string or image gives one vector [d], a list [n, d], as in
+    sentence-transformers. Images: PIL images, paths, http(s) URLs, data URIs or base64 (`load_rgb`); None in a list
+    of images leaves that item text only. `device`: where the model runs (it is moved there)."""
+    texts, single_text = _listed(texts, "texts", (str,))
+    images, single_image = _listed(images, "images", (str, os.PathLike, Image.Image))
     if texts is None and images is None:
         raise ValueError("give texts, images or both")
     if texts is not None and images is not None and len(texts) != len(images):
         raise ValueError(f"got {len(texts)} texts but {len(images)} images")
+    _check_items(texts, images)
+    _to_device(self, device)
     n = len(texts) if texts is not None else len(images)
     has_image = [images is not None and images[i] is not None for i in range(n)]
     length = [len(texts[i]) if texts is not None else 0 for i in range(n)]
@@ -402,21 +457,55 @@ def encode(self: LLaVE, texts: Sequence[str] | None = None, images: Sequence | N
     def make_batch(chunk):
         return self.prepare([texts[i] for i in chunk] if texts is not None else None,
                             [images[i] for i in chunk] if images is not None else None, max_length=max_length)
-    return _run(self, _batches(order, batch_size, lambda i: has_image[i]), make_batch, n, normalize, show_progress)
+    embeddings = _run(self, _batches(order, batch_size, lambda i: has_image[i]), make_batch, n, normalize, show_progress)
+    return _finish(self, embeddings, single_text or single_image, convert_to_numpy, convert_to_tensor)
+
+def _video_frames(video, index: int, fps: float, max_frames: int):
+    "A video's frames: a file decoded with the project's sampling (`decode_video`), or the frames as given."
+    if isinstance(video, (str, os.PathLike)):
+        from llave.video import VideoDecodeError, decode_video
+        try:
+            return decode_video(video, fps=fps, max_frames=max_frames)
+        except (FileNotFoundError, VideoDecodeError) as error:
+            raise ValueError(f"videos[{index}]: {error}") from error
+    if isinstance(video, np.ndarray) and video.ndim == 4 or isinstance(video, (list, tuple)) and video:
+        return video
+    raise TypeError(f"videos[{index}] must be a video file, a uint8 array [t, h, w, 3] or a list of frames, "
+                    f"got {type(video).__name__}")
 
 @patch
-def encode_video(self: LLaVE, videos: Sequence, texts: Sequence[str] | None = None, batch_size: int = 8,
-                 normalize: bool = True, show_progress: bool = True, max_length: int | None = VIDEO_MAX_LENGTH) -> torch.Tensor:
-    "Embeddings [n, d] (float32, CPU) of videos, each a list of PIL frames or a uint8 array [t, h, w, 3]."
-    texts = [VIDEO_PROMPT] * len(videos) if texts is None else list(texts)
+def encode_video(self: LLaVE, videos, texts: str | Sequence[str] | None = None, batch_size: int = 8,
+                 normalize: bool = True, show_progress: bool = True, max_length: int | None = VIDEO_MAX_LENGTH,
+                 fps: float = 3.0, max_frames: int = 32, device=None, convert_to_numpy: bool = False,
+                 convert_to_tensor: bool = False):
+    """Embeddings of videos, each a video file (frames sampled at `fps`, at most `max_frames`, as the evaluation
+    samples them), a uint8 array [t, h, w, 3] or a list of PIL frames; one video gives one vector [d], a list [n, d]."""
+    one = (isinstance(videos, (str, os.PathLike)) or isinstance(videos, np.ndarray) and videos.ndim == 4
+           or isinstance(videos, (list, tuple)) and len(videos) > 0 and isinstance(videos[0], Image.Image))
+    videos, _ = _listed([videos] if one else videos, "videos", ())
+    videos = [_video_frames(video, i, fps, max_frames) for i, video in enumerate(videos)]
+    texts, _ = _listed(texts, "texts", (str,))
+    texts = [VIDEO_PROMPT] * len(videos) if texts is None else texts
     if len(texts) != len(videos):
         raise ValueError(f"got {len(videos)} videos but {len(texts)} texts")
+    _check_items(texts, None)
+    _to_device(self, device)
     frames = [len(v) for v in videos]
     order = sorted(range(len(videos)), key=lambda i: (frames[i], len(texts[i])))
     def make_batch(chunk):
         return self.prepare([texts[i] for i in chunk], videos=[videos[i] for i in chunk], max_length=max_length)
-    chunks = _batches(order, batch_size, lambda i: frames[i])
-    return _run(self, chunks, make_batch, len(videos), normalize, show_progress)
+    embeddings = _run(self, _batches(order, batch_size, lambda i: frames[i]), make_batch, len(videos), normalize, show_progress)
+    return _finish(self, embeddings, one, convert_to_numpy, convert_to_tensor)
+
+@patch
+def similarity(self: LLaVE, first, second) -> torch.Tensor:
+    """Cosine similarities [n, m] between two sets of embeddings (tensors or arrays, [n, d] / [m, d] or one
+    vector [d] each), as sentence-transformers' `model.similarity`."""
+    as_matrix = lambda x: torch.atleast_2d(torch.as_tensor(x)).float()
+    first, second = as_matrix(first), as_matrix(second)
+    if first.shape[-1] != second.shape[-1]:
+        raise ValueError(f"embeddings of size {first.shape[-1]} and {second.shape[-1]} cannot be compared")
+    return F.normalize(first, dim=-1) @ F.normalize(second, dim=-1).T
 
 # %% ../nbs/05_model.ipynb #c8c26d03
 @patch

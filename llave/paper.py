@@ -15,13 +15,13 @@ import pandas as pd
 
 from .analysis import paired_differences
 from .core import compare_seeds, reference, write_text_atomic
-from .demo import CHANCE, DEMO_RESULTS, comparison_table
+from .demo import CHANCE, DEMO_RESULTS, comparison_table, floor_rows, invocations, time_taken
 from .weighting import score_matrix, sweep_alphas
 
 # %% auto #0
 __all__ = ['BACKBONES', 'paper_table', 'llave_gains', 'claim_mark', 'claim', 'mean_over_datasets', 'loss_claims', 'video_claim',
-           'alpha_claim', 'negatives_claim', 'demo_claims', 'claims_markdown', 'front_page', 'write_front_page',
-           'optimizer_steps', 'compute_budget']
+           'alpha_claim', 'negatives_claim', 'demo_claims', 'claims_markdown', 'front_page', 'floors_sentence',
+           'write_front_page', 'optimizer_steps', 'compute_budget']
 
 # %% ../nbs/12_paper_results.ipynb #8697062b
 def paper_table(name: str, paper: dict | None = None) -> pd.DataFrame:
@@ -157,11 +157,30 @@ def front_page(root: str | Path | None = None, paper: dict | None = None, lesson
     root = Path(root or DEMO_RESULTS)
     demo = json.loads((root / "results.json").read_text())
     settings, results = demo["settings"], demo["results"]
-    took = f"; the committed run took {demo['seconds'] / 60:.0f} minutes" if demo.get("seconds") and not demo.get("reused") else ""
+    took = f"; the committed run took {time_taken(history)}" if (history := invocations(demo)) else ""
     intro = (f"P@1 (%) on MMEB-mini's 11 datasets, mean ± std over {len(results)} seeds of {settings['steps']:,} steps "
              f"of {settings['batch_size']} pairs{took}. Chance is {CHANCE:.1f} (1 of 9 candidates).")
     table = comparison_table(results, ["Overall", "IND", "OOD"], lambda result, column: result["summary"][column], "loss")
-    return "\n\n".join([intro, table, "**The paper's claims on MMEB-mini**", claims_markdown(demo_claims(root, paper), lessons)]) + "\n"
+    floors = [floors_sentence(results, demo["floors"])] if demo.get("floors") else []
+    return "\n\n".join([intro, table, *floors, "**The paper's claims on MMEB-mini**",
+                        claims_markdown(demo_claims(root, paper), lessons)]) + "\n"
+
+def floors_sentence(results: dict, floors: dict, margin: float = 10.0) -> str:
+    """Where the first loss stands against the blind floors (`floors`: `{keep: result}` of `llave demo --blind-floors`):
+    the datasets with two-part queries where it is `margin` points above every floor, and those where it is not."""
+    first = next(iter(next(iter(results.values()))))
+    rows = [row for row in floor_rows(results, floors) if row["floors"]]
+    clear = [row["dataset"] for row in rows if row["lead"] >= margin]
+    def below(row) -> str:
+        keep, floor = max(row["floors"].items(), key=lambda item: item[1])
+        return f"{row['dataset']} ({keep} only {floor:.1f}, {first} {row['trained'][first]:.1f})"
+    short = [below(row) for row in rows if row["lead"] < margin]
+    text = (f"**Blind floors.** Seed 0's {first} run, trained and evaluated with every two-part query cut to its text "
+            f"or to its image, scores what a model gets without combining the two. {first} is at least {margin:.0f} "
+            f"points above both floors on {len(clear)} of the {len(rows)} datasets with two-part queries"
+            + (f" ({', '.join(clear)})" if clear else ""))
+    return text + (f"; not on {', '.join(short)}: those scores do not show a model reading image and text together."
+                   if short else ".")
 
 def write_front_page(root: str | Path | None = None) -> Path:
     "Write `front_page(root)` to `root/front.md` (atomically; the README includes it); returns its path."

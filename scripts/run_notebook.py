@@ -41,7 +41,10 @@ def execute(path: Path):
     notebook = NBProcessor(path, procs=FrontmatterProc, process=True).nb
 
     def skip(cell) -> bool:
-        return cell.cell_type != "code" or bool(SKIPPED & set(getattr(cell, "directives_", None) or {}))
+        skipped = cell.cell_type != "code" or bool(SKIPPED & set(getattr(cell, "directives_", None) or {}))
+        if not skipped:       # execnb keeps a cell's old outputs when it now prints nothing: a cell run starts empty
+            cell.outputs = []
+        return skipped
 
     shell = CaptureShell(path)
     shell.run(f"%config InlineBackend.figure_formats = ['png']\n%config InlineBackend.rc = {FIGURE_RC!r}\n"
