@@ -16,6 +16,7 @@ __all__ = ['COMMAND_MODULES', 'build_parser', 'main']
 COMMAND_MODULES = [
     "llave.minimmeb",
     "llave.convert",
+    "llave.share",
     "llave.pretrain",
     "llave.train",
     "llave.eval",

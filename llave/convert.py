@@ -5,6 +5,7 @@
 # %% ../nbs/05b_convert.ipynb #677eb780
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -14,14 +15,15 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .core import IMAGE_TOKEN, VIDEO_TOKEN, atomic_directory
-from .model import VIDEO_NEWLINES, QWEN_CHAT_TEMPLATE, grid_pinpoints, save_processor
+from .core import IMAGE_TOKEN, VIDEO_TOKEN, atomic_directory, llave_cache
+from .model import VIDEO_NEWLINES, QWEN_CHAT_TEMPLATE, grid_pinpoints, save_processor, write_sentence_transformers
 
 # %% auto #0
 __all__ = ['KEY_MAPPING', 'KNOWN_VISION_HEADS', 'QWEN2_KEYS', 'SOURCE_FIELDS', 'CHECKED_FIELDS', 'TRAINING_FIELDS',
-           'NEWLINE_HINT', 'rename_key', 'vision_input_size', 'vision_config_from_weights', 'check_source_config',
-           'target_config', 'source_tokenizer', 'grow_embeddings', 'target_processor', 'check_weights', 'write_weights',
-           'read_source_weights', 'convert_checkpoint', 'convert_weights', 'run_convert', 'register_cli']
+           'NEWLINE_HINT', 'HUB_FILES', 'rename_key', 'vision_input_size', 'vision_config_from_weights',
+           'check_source_config', 'target_config', 'source_tokenizer', 'grow_embeddings', 'target_processor',
+           'check_weights', 'write_weights', 'read_source_weights', 'convert_checkpoint', 'convert_weights',
+           'is_release_layout', 'locate', 'conversion_folder', 'converted', 'run_convert', 'register_cli']
 
 # %% ../nbs/05b_convert.ipynb #67d9bbdc
 KEY_MAPPING = [
@@ -223,18 +225,21 @@ def read_source_weights(src: Path) -> dict:
                     weights[target] = handle.get_tensor(key)
     return weights
 
-def convert_checkpoint(src, dst, *, vision_heads: int | None = None, image_size: int | None = None) -> Path:
-    "Convert a LLaVA-NeXT `llava_qwen` checkpoint directory `src` into a transformers LLaVA-OneVision one at `dst`."
+def convert_checkpoint(src, dst, *, vision_heads: int | None = None, image_size: int | None = None,
+                       replace: bool = True) -> Path:
+    """Convert a LLaVA-NeXT `llava_qwen` checkpoint directory `src` into a transformers LLaVA-OneVision one at `dst`
+    (`replace=False`: a `dst` another process wrote meanwhile is kept)."""
     src, dst = Path(src), Path(dst)
     if not (src / "config.json").is_file():
         raise FileNotFoundError(f"{src}: no config.json (expected a LLaVA-NeXT llava_qwen checkpoint directory)")
     source = json.loads((src / "config.json").read_text())
     check_source_config(source, src / "config.json")             # refuse before reading gigabytes of weights
     return convert_weights(source, read_source_weights(src), source_tokenizer(src), dst,
-                           vision_heads=vision_heads, image_size=image_size, origin=src / "config.json")
+                           vision_heads=vision_heads, image_size=image_size, origin=src / "config.json",
+                           replace=replace)
 
 def convert_weights(source: dict, weights: dict, tokenizer, dst, *, vision_heads: int | None = None,
-                    image_size: int | None = None, origin="config.json") -> Path:
+                    image_size: int | None = None, origin="config.json", replace: bool = True) -> Path:
     "The conversion itself, in memory: a source `config.json` dict, its weights (target names), its tokenizer -> `dst`."
     check_source_config(source, origin)
     weights = grow_embeddings(dict(weights), len(tokenizer))          # the caller's dict is left as it was
@@ -246,20 +251,76 @@ def convert_weights(source: dict, weights: dict, tokenizer, dst, *, vision_heads
         write_weights(weights, tmp)
         config.save_pretrained(tmp)
         save_processor(target_processor(tokenizer, config), tmp)
-    return atomic_directory(dst, write)
+        write_sentence_transformers(tmp, config.text_config.hidden_size)
+    return atomic_directory(dst, write, replace=replace)
+
+# %% ../nbs/05b_convert.ipynb #0d091c12
+HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.jinja"]   # no *.bin / *.pt: never loaded
+
+def is_release_layout(config: dict) -> bool:
+    "Whether a `config.json` dict is the LLaVA-NeXT `llava_qwen` layout the released LLaVE checkpoints use."
+    return config.get("model_type") == "llava_qwen" or "LlavaQwenForCausalLM" in (config.get("architectures") or [])
+
+def locate(path_or_id, revision: str | None = None, *, cache_dir=None, local_files_only: bool = False,
+           token=None) -> Path:
+    "A checkpoint folder on disk: `path_or_id` itself when it is a folder, else its hub snapshot (downloaded if needed)."
+    path = Path(path_or_id)
+    if path.is_dir():
+        return path
+    if path.exists() or not re.fullmatch(r"[\w.-]+/[\w.-]+", str(path_or_id)):
+        raise FileNotFoundError(f"{path_or_id}: no such directory, and not a hub id (owner/name)")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    try:
+        return Path(snapshot_download(str(path_or_id), revision=revision, cache_dir=cache_dir, token=token,
+                                      local_files_only=local_files_only, allow_patterns=HUB_FILES))
+    except LocalEntryNotFoundError as error:
+        raise FileNotFoundError(f"{path_or_id} (revision {revision or 'main'}): not in the hub cache and the hub cannot "
+                                f"be reached (offline mode or no network): {error}") from None
+    except (HfHubHTTPError, ValueError) as error:
+        raise FileNotFoundError(f"{path_or_id} (revision {revision or 'main'}): {error}") from None
+
+def conversion_folder(source: Path, path_or_id) -> Path:
+    "Where `converted` keeps the conversion of `source`: by repository and commit for a hub snapshot, else by content."
+    source = Path(source).resolve()
+    if source.parent.name == "snapshots" and source.parent.parent.name.startswith("models--"):
+        return llave_cache() / "converted" / source.parent.parent.name[len("models--"):] / source.name
+    stamp = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(source.iterdir()) if f.is_file()]
+    digest = hashlib.sha256(json.dumps([str(source), stamp]).encode()).hexdigest()[:16]
+    return llave_cache() / "converted" / "local" / f"{source.name}-{digest}"
+
+def converted(path_or_id, revision: str | None = None, *, log=print, vision_heads: int | None = None,
+              image_size: int | None = None, **hub) -> Path:
+    "A folder `LLaVE.from_pretrained` loads: a `llava_qwen` checkpoint (folder or hub id) is converted once and cached."
+    source = locate(path_or_id, revision, **hub)
+    config_path = source / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{path_or_id}: no config.json in {source}")
+    if not is_release_layout(json.loads(config_path.read_text())):
+        return source
+    target = conversion_folder(source, path_or_id)
+    if not (target / "config.json").is_file():
+        if log:
+            log(f"converting {path_or_id} to the transformers layout, once, into {target}")
+        convert_checkpoint(source, target, vision_heads=vision_heads, image_size=image_size, replace=False)
+    return target
+
 
 # %% ../nbs/05b_convert.ipynb #081df02a
 def run_convert(args) -> int:
-    "`llave convert SRC DST`"
-    out = convert_checkpoint(args.src, args.dst, vision_heads=args.vision_heads, image_size=args.image_size)
+    "`llave convert SRC DST`: SRC a folder or a hub id (downloaded through the hub cache)."
+    source = locate(args.src, args.revision)
+    out = convert_checkpoint(source, args.dst, vision_heads=args.vision_heads, image_size=args.image_size)
     print(f"converted {args.src} -> {out}")
     return 0
 
 def register_cli(groups: dict) -> None:
     "Add `llave convert` to the top-level commands."
     parser = groups["top"].add_parser("convert", help="convert a released LLaVE (llava_qwen) checkpoint to transformers")
-    parser.add_argument("src", help="directory of the LLaVA-NeXT llava_qwen checkpoint (config.json, *.safetensors, tokenizer)")
+    parser.add_argument("src", help="a LLaVA-NeXT llava_qwen checkpoint: its folder (config.json, *.safetensors, "
+                        "tokenizer) or its hub id, e.g. zhibinlan/LLaVE-0.5B")
     parser.add_argument("dst", help="output directory (transformers LLaVA-OneVision layout)")
+    parser.add_argument("--revision", default=None, help="hub revision (branch, tag or commit) when SRC is a hub id")
     parser.add_argument("--vision-heads", type=int, default=None,
                         help="attention heads of the vision tower when it is not a known one")
     parser.add_argument("--image-size", type=int, default=None,

@@ -83,8 +83,12 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return path
 
 def file_sha256(path: str | Path) -> str:
-    "The SHA-256 (hex) of the file at `path`."
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    "The SHA-256 (hex) of the file at `path`, read in blocks (a checkpoint's shard is never held in memory whole)."
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
     "Write `text` (UTF-8) to `path` atomically."

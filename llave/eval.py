@@ -368,8 +368,12 @@ def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = N
     log = log or (lambda message: None)
     if max_rows is not None and max_rows < 1:
         raise EvalInputError(f"--max-rows must be positive, got {max_rows}")
-    if encoder is None and not Path(model).is_dir():
-        raise EvalInputError(f"--model {model}: no such directory")
+    if encoder is None:
+        from llave.convert import locate
+        try:
+            locate(model)                               # a folder, or a hub id found in (or brought into) the hub cache
+        except FileNotFoundError as error:
+            raise EvalInputError(f"--model {error}") from None
     source, image_root = resolve_data(data, image_root)
     names = check_names(subsets or available_datasets(source), available_datasets(source), data)
     if not names:
@@ -409,7 +413,8 @@ def register_cli(groups: dict) -> None:
     "Add `llave eval mmeb` to `groups['eval']`."
     parser = groups["eval"].add_parser("mmeb", help="MMEB / MMEB-mini Precision@1 (meta-task, IND/OOD, Overall)",
                                        description="Evaluate an embedding model on MMEB-format data (gold = candidate 0).")
-    parser.add_argument("--model", required=True, help="model directory (LLaVE.from_pretrained)")
+    parser.add_argument("--model", required=True, help="model folder or hub id, e.g. zhibinlan/LLaVE-0.5B (LLaVE.from_pretrained; "
+                        "a released checkpoint is converted once into llave's cache)")
     parser.add_argument("--data", required=True, help=f"hub id ({MMEB_EVAL_HUB_ID}), a directory of {{name}}.jsonl files, or an MMEB-mini root")
     parser.add_argument("--image-root", default=None, help="directory the data's image paths are relative to (default for an MMEB-mini root: the root)")
     parser.add_argument("--subsets", nargs="+", default=None, help="dataset names (default: all available)")

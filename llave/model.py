@@ -26,10 +26,11 @@ from tqdm.auto import tqdm
 from .core import IMAGE_TOKEN, PROMPT_END, SYSTEM_PROMPT, VIDEO_PROMPT, VIDEO_TOKEN, atomic_directory, llave_prompt
 
 # %% auto #0
-__all__ = ['VIDEO_NEWLINES', 'BASE64', 'VIDEO_MAX_LENGTH', 'TINY_SIZES', 'SPECIAL_TOKENS', 'QWEN_CHAT_TEMPLATE', 'BUILTIN_CORPUS',
-           'best_resolution', 'image_token_count', 'video_token_count', 'grid_pinpoints', 'last_token_pool', 'load_rgb',
-           'parameter_role', 'truncate_batch', 'save_processor', 'default_max_length', 'LLaVE', 'grid_video_features',
-           'cached_image_features', 'prefix_inputs', 'load_tiny_sizes', 'train_tiny_tokenizer', 'tiny_llava_onevision']
+__all__ = ['VIDEO_NEWLINES', 'BASE64', 'VIDEO_MAX_LENGTH', 'SENTENCE_TRANSFORMERS_TEMPLATE', 'TINY_SIZES', 'SPECIAL_TOKENS',
+           'QWEN_CHAT_TEMPLATE', 'BUILTIN_CORPUS', 'best_resolution', 'image_token_count', 'video_token_count',
+           'grid_pinpoints', 'last_token_pool', 'load_rgb', 'parameter_role', 'truncate_batch', 'save_processor',
+           'default_max_length', 'LLaVE', 'write_sentence_transformers', 'grid_video_features', 'cached_image_features',
+           'prefix_inputs', 'load_tiny_sizes', 'train_tiny_tokenizer', 'tiny_llava_onevision']
 
 # %% ../nbs/05_model.ipynb #011b4759
 # The prompt constants live in `llave.core` (the converter, the data loaders and the video evaluation share them):
@@ -234,28 +235,67 @@ class LLaVE(torch.nn.Module):
 
     @classmethod
     def from_pretrained(cls, path_or_id, torch_dtype=None, attn_implementation=None, device=None,
-                        max_length: int | None = None) -> LLaVE:
-        "Load model and processor from a directory (or hub id) in the transformers layout."
-        from transformers import PreTrainedConfig
-        source = PreTrainedConfig.get_config_dict(path_or_id)[0]
-        model_type = source.get("model_type")
-        if model_type == "llava_qwen" or "LlavaQwenForCausalLM" in (source.get("architectures") or []):
-            raise ValueError(f"{path_or_id} is in the LLaVA-NeXT llava_qwen layout: run `llave convert` on it first")
+                        max_length: int | None = None, revision: str | None = None, **hub) -> LLaVE:
+        """Load model and processor from a folder or a hub id (`revision`; `cache_dir`, `local_files_only`, `token`
+        as in huggingface_hub). A released checkpoint in the LLaVA-NeXT `llava_qwen` layout (zhibinlan/LLaVE-0.5B,
+        -2B, -7B) is converted once into llave's cache and loaded from there afterwards (`llave.convert.converted`)."""
+        from llave.convert import converted
+        path = converted(path_or_id, revision, **hub)
+        model_type = json.loads((path / "config.json").read_text()).get("model_type")
         if model_type not in _architectures():
-            raise ValueError(f"{path_or_id}: unsupported model_type {model_type!r}")
-        model = _architectures()[model_type].from_pretrained(
-            path_or_id, dtype=torch_dtype, attn_implementation=attn_implementation)
+            raise ValueError(f"{path_or_id}: unsupported model_type {model_type!r}; expected one of {sorted(_architectures())}")
+        model = _architectures()[model_type].from_pretrained(path, dtype=torch_dtype, attn_implementation=attn_implementation)
         model.eval()
         if device is not None:
             model.to(device)
-        return cls(model, _load_processor(path_or_id), max_length=max_length)
+        return cls(model, _load_processor(path), max_length=max_length)
 
     def save_pretrained(self, directory) -> Path:
-        "Save model (safetensors) and processor to `directory`; load back with `LLaVE.from_pretrained`."
+        """Save model (safetensors) and processor to `directory`; load back with `LLaVE.from_pretrained`, or (a
+        LLaVA-OneVision model) with sentence-transformers' `SentenceTransformer(directory)`."""
         directory = Path(directory)
         self.model.save_pretrained(directory)
         save_processor(self.processor, directory)
+        if self.family == "llava_onevision":
+            write_sentence_transformers(directory, self.dim)
         return directory
+
+# %% ../nbs/05_model.ipynb #47c35c7a
+SENTENCE_TRANSFORMERS_TEMPLATE = (
+    "{%- if messages[0]['role'] == 'system' -%}"
+    "{%- set system = messages[0]['content'] if messages[0]['content'] is string else messages[0]['content'] "
+    "| selectattr('type', 'equalto', 'text') | map(attribute='text') | join('') -%}{%- set turns = messages[1:] -%}"
+    "{%- else -%}{%- set system = '" + SYSTEM_PROMPT + "' -%}{%- set turns = messages -%}{%- endif -%}"
+    "{{- '<|im_start|>system\\n' + system + '<|im_end|>\\n' -}}"
+    "{%- for message in turns -%}{{- '<|im_start|>' + message['role'] + '\\n' -}}"
+    "{%- if message['content'] is string -%}{{- message['content'] -}}{%- else -%}"
+    "{%- for part in message['content'] if part['type'] == 'image' -%}{{- '" + IMAGE_TOKEN + "\\n' -}}{%- endfor -%}"
+    "{%- for part in message['content'] if part['type'] == 'video' -%}{{- '" + VIDEO_TOKEN + "\\n' -}}{%- endfor -%}"
+    "{%- for part in message['content'] if part['type'] == 'text' -%}{{- part['text'] -}}{%- endfor -%}"
+    "{%- endif -%}{{- '<|im_end|>\\n' -}}{%- endfor -%}"
+    "{{- '" + PROMPT_END.removeprefix("<|im_end|>\n").replace("\n", "\\n") + "' -}}")   # the empty assistant turn
+
+def write_sentence_transformers(directory, dim: int) -> None:
+    "The files with which sentence-transformers loads `directory` as LLaVE: base model, last-token pooling, L2 norm."
+    directory = Path(directory)
+    output = {"method": "forward", "method_output_name": "last_hidden_state"}
+    files = {
+        "modules.json": [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.base.modules.normalize.Normalize"}],
+        "sentence_bert_config.json": {
+            "transformer_task": "feature-extraction", "module_output_name": "token_embeddings", "unpad_inputs": False,
+            "modality_config": {"text": output, "image": output, "message": {**output, "format": "structured"}},
+            "processor_kwargs": {"chat_template": SENTENCE_TRANSFORMERS_TEMPLATE}},
+        "1_Pooling/config.json": {"embedding_dimension": dim, "pooling_mode": "lasttoken", "include_prompt": True},
+        "2_Normalize/config.json": {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"},
+        "config_sentence_transformers.json": {"model_type": "SentenceTransformer", "prompts": {},
+                                              "default_prompt_name": None, "similarity_fn_name": "cosine"}}
+    for name, content in files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text(json.dumps(content, indent=2) + "\n")
+
 
 # %% ../nbs/05_model.ipynb #0898cf74
 def _placeholders(self) -> dict:

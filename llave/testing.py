@@ -30,7 +30,7 @@ from .model import TINY_SIZES, LLaVE, _tiny_config, save_processor, train_tiny_t
 __all__ = ['SIGLIP_SO400M', 'RELEASE_LANGUAGE_MODELS', 'ONEVISION_FIELDS', 'QWEN2_PATTERN', 'QWEN2_SPECIAL_TOKENS',
            'release_source_config', 'qwen2_tokenizer', 'qwen2_tokenizer_files', 'release_source_weights',
            'release_source_checkpoint', 'release_checkpoint', 'picture', 'mmeb_eval_fixture', 'mmeb_train_fixture',
-           'video_fixture', 'HashingEncoder', 'inverse_key', 'tiny_source_checkpoint']
+           'video_fixture', 'HashingEncoder', 'inverse_key', 'tiny_source_checkpoint', 'hub_snapshot']
 
 # %% ../nbs/91_testing.ipynb #91971264
 SIGLIP_SO400M = dict(name="google/siglip-so400m-patch14-384", hidden_size=1152, intermediate_size=4304,
@@ -311,3 +311,20 @@ def tiny_source_checkpoint(directory, *, seed: int = 0, extra_rows: int = 16, **
         "image_grid_pinpoints": [[sizes["image_size"]] * 2], "torch_dtype": "float32"}
     (directory / "config.json").write_text(json.dumps(source, indent=2))
     return directory, LLaVE(model, target_processor(tokenizer, config))
+
+# %% ../nbs/91_testing.ipynb #4be9913b
+def hub_snapshot(cache, repo_id: str, folder, *, revision: str = "main", commit: str | None = None) -> Path:
+    "Move the files of `folder` into the hub cache `cache` as repository `repo_id` at `revision`; returns the snapshot."
+    folder, repository = Path(folder), Path(cache) / f"models--{repo_id.replace('/', '--')}"
+    files = sorted(f for f in folder.iterdir() if f.is_file())
+    commit = commit or hashlib.sha1(json.dumps([(f.name, f.stat().st_size) for f in files]).encode()).hexdigest()
+    snapshot = repository / "snapshots" / commit
+    for directory in (repository / "blobs", repository / "refs", snapshot):
+        directory.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        blob = file_sha256(file)
+        shutil.move(file, repository / "blobs" / blob)
+        (snapshot / file.name).symlink_to(Path("..", "..", "blobs", blob))
+    (repository / "refs" / revision).write_text(commit)
+    return snapshot
+

@@ -463,7 +463,7 @@ def register_cli(groups: dict) -> None:
     "Add `llave eval video` to the `eval` group."
     parser = groups["eval"].add_parser("video", help="zero-shot text-video retrieval (MSR-VTT, MSVD, MMEB-mini video)",
                                        description="Zero-shot text-video retrieval: R@1/5/10, MdR, MnR both ways.")
-    parser.add_argument("--model", required=True, help="folder of a saved LLaVE model")
+    parser.add_argument("--model", required=True, help="model folder or hub id, e.g. zhibinlan/LLaVE-0.5B (LLaVE.from_pretrained)")
     parser.add_argument("--dataset", required=True, choices=DATASETS, help="mini = mini_vtt (MMEB-mini, MSR-VTT-like)")
     parser.add_argument("--videos", help="folder of the clips ({id}.mp4, .webm, .avi or .mkv); default for mini sets")
     parser.add_argument("--annotations", help="MSR-VTT: the test CSV; MSVD: raw-captions.pkl or its folder")

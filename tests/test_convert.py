@@ -1,6 +1,8 @@
 "Tests of `llave convert`: a tiny LLaVA-NeXT llava_qwen checkpoint converted and compared with the same weights."
 import json
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pytest
@@ -10,7 +12,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from llave.convert import KEY_MAPPING, convert_checkpoint, grid_pinpoints, rename_key
-from llave.testing import tiny_source_checkpoint
+from llave.testing import hub_snapshot, tiny_source_checkpoint
 from llave.model import LLaVE
 
 TEXTS = ["<image>\na red circle", "a blue square", "<image>\nRepresent the given image.", "x"]
@@ -98,3 +100,51 @@ def test_cli(tmp_path):
     assert args.func(args) == 0
     model = LLaVE.from_pretrained(tmp_path / "dst")
     torch.testing.assert_close(model.encode(TEXTS[:2], IMAGES[:2]), direct.encode(TEXTS[:2], IMAGES[:2]), atol=1e-6, rtol=0)
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    "An offline hub cache holding a tiny released-layout checkpoint as zhibinlan/LLaVE-tiny; llave's cache beside it."
+    import huggingface_hub.constants
+    source, direct = tiny_source_checkpoint(tmp_path / "files", seed=7)
+    snapshot = hub_snapshot(tmp_path / "hub", "zhibinlan/LLaVE-tiny", source, commit="b" * 40)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("LLAVE_CACHE", str(tmp_path / "llave"))
+    return snapshot, direct
+
+
+def test_from_pretrained_by_hub_id_converts_once(hub, tmp_path, capsys):
+    snapshot, direct = hub
+    model = LLaVE.from_pretrained("zhibinlan/LLaVE-tiny", vision_heads=2)
+    torch.testing.assert_close(model.encode(TEXTS, IMAGES), direct.encode(TEXTS, IMAGES), atol=1e-6, rtol=0)
+    cached = tmp_path / "llave" / "converted" / "zhibinlan--LLaVE-tiny" / ("b" * 40)
+    assert (cached / "model.safetensors").is_file() and capsys.readouterr().out.count("converting") == 1
+    again = LLaVE.from_pretrained("zhibinlan/LLaVE-tiny", revision="b" * 40)      # no vision_heads: nothing to convert
+    assert capsys.readouterr().out.count("converting") == 0
+    torch.testing.assert_close(again.encode(TEXTS, IMAGES), direct.encode(TEXTS, IMAGES), atol=1e-6, rtol=0)
+    with pytest.raises(FileNotFoundError, match="revision v2.*not in the hub cache"):
+        LLaVE.from_pretrained("zhibinlan/LLaVE-tiny", revision="v2")
+
+
+def test_from_pretrained_converts_a_local_release_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLAVE_CACHE", str(tmp_path / "llave"))
+    source, direct = tiny_source_checkpoint(tmp_path / "LLaVE-tiny", seed=8)
+    model = LLaVE.from_pretrained(source, vision_heads=2)
+    torch.testing.assert_close(model.encode(TEXTS, IMAGES), direct.encode(TEXTS, IMAGES), atol=1e-6, rtol=0)
+    (converted,) = (tmp_path / "llave" / "converted" / "local").iterdir()
+    assert converted.name.startswith("LLaVE-tiny-") and not (source / "model-converted").exists()
+
+
+def test_cli_converts_a_hub_id_offline(hub, tmp_path):
+    "`llave convert OWNER/NAME DST` in a fresh process: HF_HUB_CACHE and HF_HUB_OFFLINE=1 honoured, nothing downloaded."
+    snapshot, direct = hub
+    environment = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "llave", "convert", "zhibinlan/LLaVE-tiny", str(tmp_path / "dst"), "--vision-heads", "2"]
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    model = LLaVE.from_pretrained(tmp_path / "dst")
+    torch.testing.assert_close(model.encode(TEXTS, IMAGES), direct.encode(TEXTS, IMAGES), atol=1e-6, rtol=0)
+    missing = subprocess.run(command[:4] + ["zhibinlan/LLaVE-none", str(tmp_path / "x")], env=environment,
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "zhibinlan/LLaVE-none (revision main): not in the hub cache" in missing.stderr
+    assert "Traceback" not in missing.stderr

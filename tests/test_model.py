@@ -200,10 +200,13 @@ def test_tiny_model_sizes_and_corpus(tmp_path):
     assert torch.equal(model.encode(["zebra"]), same.encode(["zebra"]))
 
 
-def test_source_layout_is_refused_with_a_hint(tmp_path):
+def test_a_broken_source_layout_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    "A llava_qwen folder is converted on load; one the converter cannot read fails naming its file and field."
+    monkeypatch.setenv("LLAVE_CACHE", str(tmp_path / "cache"))
     (tmp_path / "config.json").write_text('{"model_type": "llava_qwen"}')
-    with pytest.raises(ValueError, match="llave convert"):
+    with pytest.raises(ValueError, match="config.json: image_aspect_ratio None is not anyres_max_N"):
         LLaVE.from_pretrained(tmp_path)
+    assert not (tmp_path / "cache").exists()
 
 
 def tiny_qwen2_vl(directory, seed=0):

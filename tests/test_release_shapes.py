@@ -21,7 +21,7 @@ from transformers import AutoProcessor
 
 from llave.cli import main
 from llave.model import VIDEO_PROMPT, LLaVE, image_token_count, video_token_count
-from llave.testing import (mmeb_eval_fixture, mmeb_train_fixture, picture, release_checkpoint, release_source_checkpoint,
+from llave.testing import (hub_snapshot, mmeb_eval_fixture, mmeb_train_fixture, picture, release_checkpoint, release_source_checkpoint,
                            video_fixture)
 from llave.train import load_config
 
@@ -46,9 +46,22 @@ def converted(root, size: str, **changes):
 
 
 @pytest.fixture(scope="module")
-def llave_05b(root):
-    "LLaVE-0.5B's shapes with 2 layers per tower."
-    return converted(root, "0.5b")
+def hub(root):
+    """LLaVE-0.5B's shapes (2 layers per tower) published offline as zhibinlan/LLaVE-0.5B: a hub cache on disk that
+    `snapshot_download` answers from under HF_HUB_OFFLINE=1, as it would after a download; llave's cache beside it."""
+    import huggingface_hub.constants
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(root / "hub"))
+        patch.setenv("LLAVE_CACHE", str(root / "llave-cache"))
+        hub_snapshot(root / "hub", "zhibinlan/LLaVE-0.5B", release_source_checkpoint(root / "LLaVE-0.5b", "0.5b"))
+        yield "zhibinlan/LLaVE-0.5B"
+
+
+@pytest.fixture(scope="module")
+def llave_05b(root, hub):
+    "LLaVE-0.5B's shapes with 2 layers per tower, converted by `llave convert zhibinlan/LLaVE-0.5B DST`."
+    assert main(["convert", hub, str(root / "llave-0.5b")]) == 0
+    return root / "llave-0.5b"
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +85,17 @@ def test_converted_config_is_the_released_one(llave_05b, model_05b):
     added = json.loads((llave_05b / "tokenizer_config.json").read_text())["added_tokens_decoder"]   # as released
     assert {int(i): token["content"] for i, token in added.items()} == \
         {151643: "<|endoftext|>", 151644: "<|im_start|>", 151645: "<|im_end|>", 151646: "<image>", 151647: "<video>"}
+
+
+def test_sentence_transformers_loads_the_converted_folder(llave_05b, model_05b):
+    """`llave convert` writes sentence-transformers' files: `SentenceTransformer(folder).encode` equals `LLaVE.encode`
+    to 1e-5 at LLaVE-0.5B's widths, with Qwen2's vocabulary and anyres tiles (text, image, text with image)."""
+    from sentence_transformers import SentenceTransformer
+    sentence_model = SentenceTransformer(str(llave_05b), device="cpu", model_kwargs={"dtype": torch.float32})
+    text, image = "What is in the picture?", picture(500, 300)
+    for inputs, ours in ((text, model_05b.encode(text)), (image, model_05b.encode(images=image)),
+                         ({"text": text, "image": image}, model_05b.encode(text, image))):
+        torch.testing.assert_close(torch.as_tensor(sentence_model.encode(inputs)), ours, atol=1e-5, rtol=0)
 
 
 def test_image_token_counts_and_a_large_image(model_05b):
@@ -105,22 +129,26 @@ def test_32_frame_clip_fits_the_video_limit(model_05b, llave_05b):
         del model_05b.model.config.mm_newline_position
 
 
-def test_eval_mmeb_cli(llave_05b, root):
-    "Small and very wide query images, label and image candidates: `llave eval mmeb --max-rows 2`."
+def test_eval_mmeb_cli(hub, root, capsys):
+    """Small and very wide query images, label and image candidates: `llave eval mmeb --max-rows 2` on the released
+    checkpoint by its hub id (converted once into llave's cache, then found there)."""
     data = mmeb_eval_fixture(root / "mmeb-eval", candidates=2)
     out = root / "mmeb-out"
-    assert main(["eval", "mmeb", "--model", str(llave_05b), "--data", str(data), "--image-root", str(data),
+    assert main(["eval", "mmeb", "--model", hub, "--data", str(data), "--image-root", str(data),
                  "--out", str(out), "--max-rows", "2"]) == 0
+    assert capsys.readouterr().out.count(f"converting {hub}") == 1
+    assert (root / "llave-cache" / "converted" / "zhibinlan--LLaVE-0.5B").is_dir()
     summary = json.loads((out / "summary.json").read_text())
     assert sorted(summary["per_dataset"]) == ["ImageNet-1K", "MSCOCO_t2i"] and summary["max_length"] is None
     assert all(0 <= score <= 100 for score in summary["per_dataset"].values())
 
 
-def test_eval_video_cli(llave_05b, root, capsys):
-    "A 32-frame clip (40 frames at 3 fps) with two captions: refused at 4,096 tokens, evaluated at 8,192."
+def test_eval_video_cli(hub, root, capsys):
+    """A 32-frame clip (40 frames at 3 fps) with two captions: refused at 4,096 tokens, evaluated at 8,192; the model
+    by its hub id, found already converted in llave's cache."""
     videos, annotations = video_fixture(root / "video", clips=1, frames=40, fps=3.0, captions=2)
     out = root / "video-out"
-    command = ["eval", "video", "--model", str(llave_05b), "--dataset", "msrvtt", "--videos", str(videos),
+    command = ["eval", "video", "--model", hub, "--dataset", "msrvtt", "--videos", str(videos),
                "--annotations", str(annotations), "--out", str(out)]
     assert main(command + ["--max-length", "4096"]) == 2            # a clear error, not a crash
     assert "max_length=4096 is too small" in capsys.readouterr().err
@@ -128,6 +156,7 @@ def test_eval_video_cli(llave_05b, root, capsys):
     result = json.loads((out / "video_msrvtt.json").read_text())
     assert (result["num_videos"], result["num_captions"], result["max_frames"], result["max_length"]) == (1, 2, 32, 8192)
     assert result["text_to_video"]["R@1"] == 100.0                   # one clip: every caption finds it
+    assert "converting" not in capsys.readouterr().out
 
 
 def train_two_steps(preset: str, model, data, output, *extra) -> list[dict]:
