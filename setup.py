@@ -29,7 +29,8 @@ setuptools.setup(
     package_data={"llave": ["configs/*.toml", "reference/*.json", "pretrained/*/*"]},
     install_requires=_requirements("requirements"),
     extras_require={"dev": _requirements("dev_requirements"),
-                    "ecosystem": _requirements("ecosystem_requirements")},   # mteb and sentence-transformers
+                    "ecosystem": _requirements("ecosystem_requirements"),    # mteb and sentence-transformers
+                    "tracking": _requirements("tracking_requirements")},     # TensorBoard (wandb: pip install wandb)
     entry_points={
         "console_scripts": _requirements("console_scripts"),
         "nbdev": [f"{settings['lib_path']}={settings['lib_path']}._modidx:d"],

@@ -24,12 +24,21 @@ __all__ = ['TRAIN_COLUMNS', 'EVAL_COLUMNS', 'format_text', 'DataError', 'load_im
            'TrainPair', 'load_train_pairs', 'EvalRow', 'load_eval_dataset', 'ModalityBatchSampler']
 
 # %% ../nbs/03_data.ipynb #b4c38c7d
-_IMAGE_MARKER = re.compile(r"<\|image_\d+\|>")
+_IMAGE_MARKER = re.compile(re.escape(IMAGE_TOKEN) + r"|<\|image_\d+\|>")
 
 def format_text(text: str, has_image: bool) -> str:
-    "Drop MMEB's `<|image_N|>` markers, strip, and put `<image>\\n` in front when the item has an image."
-    body = _IMAGE_MARKER.sub("", text or "").strip()
-    return f"{IMAGE_TOKEN}\n{body}" if has_image else body
+    """An MMEB item's user turn as the released preprocessing writes it: `<|image_1|>` → `<image>`, a single marker
+    not in front moved there (`<image>\\n` + the stripped rest), every other text verbatim. No marker on an image item:
+    `<image>\\n` in front. A text-only item's markers are dropped (the rest kept verbatim)."""
+    text = (text or "").replace("<|image_1|>", IMAGE_TOKEN)
+    if not has_image:
+        return _IMAGE_MARKER.sub("", text)
+    if IMAGE_TOKEN not in text:
+        return f"{IMAGE_TOKEN}\n{text}"
+    if text.count(IMAGE_TOKEN) == 1 and not text.startswith(IMAGE_TOKEN):
+        return f"{IMAGE_TOKEN}\n{text.replace(IMAGE_TOKEN, '').strip()}"
+    return text
+
 
 # %% ../nbs/03_data.ipynb #fdfe0502
 class DataError(ValueError):

@@ -208,11 +208,7 @@ class LLaVE(torch.nn.Module):
         if self.family not in _architectures():
             raise ValueError(f"unsupported model_type {self.family!r}; expected one of {sorted(_architectures())}")
         self.max_length = max_length or default_max_length(model.config)
-        self.video_newline = getattr(model.config, "mm_newline_position", None) or "one_token"
-        if self.video_newline not in VIDEO_NEWLINES:
-            raise ValueError(f"mm_newline_position {self.video_newline!r} is not supported; expected one of {VIDEO_NEWLINES}")
-        if self.video_newline == "grid":
-            processor.replace_video_token = types.MethodType(_grid_video_tokens, processor)
+        self.set_video_newline(getattr(model.config, "mm_newline_position", None) or "one_token")
         self.tokenizer.padding_side = "right"
         self._warned_truncation = False
 
@@ -376,6 +372,19 @@ def grid_video_features(model, pixel_values_videos: torch.Tensor):
     newline = model.image_newline.to(grid.dtype).expand(batch, frames, side, 1, -1)
     output.pooler_output = torch.cat([grid, newline], dim=3).reshape(batch, frames * side * (side + 1), -1)
     return output
+
+# %% ../nbs/05_model.ipynb #e88b9d79
+@patch
+def set_video_newline(self: LLaVE, layout: str) -> None:
+    "Lay out videos as `layout` ('one_token' or 'grid'), saved with the model (`mm_newline_position`)."
+    if layout not in VIDEO_NEWLINES:
+        raise ValueError(f"mm_newline_position {layout!r} is not supported; expected one of {VIDEO_NEWLINES}")
+    self.video_newline = self.model.config.mm_newline_position = layout
+    if layout == "grid":
+        self.processor.replace_video_token = types.MethodType(_grid_video_tokens, self.processor)
+    else:
+        self.processor.__dict__.pop("replace_video_token", None)     # the processor's own method again
+
 
 # %% ../nbs/05_model.ipynb #492c5c13
 def cached_image_features(vlm, tower_features: list[torch.Tensor], image_sizes: torch.Tensor):

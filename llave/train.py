@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import math
 import os
@@ -29,15 +30,16 @@ import llave
 from .data import ModalityBatchSampler, TrainPair, load_train_pairs
 from .loss import ContrastiveLoss, distributed_info, negative_gradient_share, similarity
 from .inputs import RowBatch, embed_rows, input_cache
-from .model import LLaVE, load_tiny_sizes, save_processor, tiny_llava_onevision
+from .model import LLaVE, load_tiny_sizes, save_processor, tiny_llava_onevision, write_sentence_transformers
 
 # %% auto #0
-__all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'TrainConfig', 'config_from_dict', 'find_config', 'load_config', 'parse_overrides',
-           'cosine_schedule', 'setup_distributed', 'use_bf16', 'load_pairs', 'local_batch', 'load_model', 'PairEncoder',
-           'prepare_side', 'random_state', 'set_random_state', 'gradcache_step', 'sync_context', 'plain_step',
-           'checkpoint_directories', 'copy_model', 'save_checkpoint', 'load_training_state', 'NonFiniteLossError',
-           'clip_gradients', 'make_loss', 'wrap_model', 'batch_profile', 'train_step', 'inputs_supported', 'train',
-           'log_metrics', 'sharded_states', 'run_train', 'register_cli']
+__all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'REPORT_TO', 'TrainConfig', 'config_from_dict', 'find_config', 'load_config',
+           'parse_overrides', 'cosine_schedule', 'setup_distributed', 'use_bf16', 'load_pairs', 'local_batch',
+           'load_model', 'PairEncoder', 'prepare_side', 'random_state', 'set_random_state', 'gradcache_step',
+           'sync_context', 'plain_step', 'checkpoint_directories', 'copy_model', 'save_checkpoint',
+           'load_training_state', 'NonFiniteLossError', 'clip_gradients', 'make_loss', 'wrap_model', 'batch_profile',
+           'train_step', 'inputs_supported', 'train', 'log_metrics', 'sharded_states', 'report_targets', 'Tracker',
+           'run_train', 'register_cli']
 
 # %% ../nbs/06_train.ipynb #ff658022
 @dataclass
@@ -79,9 +81,12 @@ class TrainConfig:
     share_prefix: bool = True           # the prompt's shared system turn computed once a forward, not once a row
     precision: str = "auto"             # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
     max_length: int = 4096
+    mm_newline_position: str | None = "grid"   # video layout saved with the model: "grid", as the released training
+                                               # writes into every checkpoint, or "one_token"; None: the start's own
     sharding: str = "ddp"               # "ddp" or "fsdp" (torch's fully_shard), used under torchrun
     seed: int = 0
     log_every: int = 10
+    report_to: str = "none"             # also "tensorboard", "wandb" or both ("tensorboard,wandb"): optional installs
     save_every: int = 500               # steps between checkpoints (the last step is saved too); 0: no checkpoints
     keep_last: int = 2
     show_progress: bool = True
@@ -219,6 +224,8 @@ def load_model(config: TrainConfig, pairs: list[TrainPair], checkpoint: Path | N
             dist.barrier()
     model = LLaVE.from_pretrained(path or config.model, device=device, torch_dtype=torch.float32)  # fp32 master weights
     model.max_length = config.max_length
+    if config.mm_newline_position and model.family == "llava_onevision":
+        model.set_video_newline(config.mm_newline_position)
     if config.image_grid_pinpoints:
         model.set_image_grid(config.image_grid_pinpoints)
     model.freeze_vision(config.freeze_vision)
@@ -333,6 +340,8 @@ def save_checkpoint(output_dir: str | Path, step: int, model: LLaVE, optimizer, 
         else:
             model.model.save_pretrained(temporary, state_dict=full_state)
             save_processor(model.processor, temporary)
+            if model.family == "llava_onevision":
+                write_sentence_transformers(temporary, model.dim)
         torch.save({"optimizer": optimizer_state or optimizer.state_dict(), "scheduler": scheduler.state_dict()},
                    temporary / "optimizer.pt")
         state = {"step": step, "config": dataclasses.asdict(config), "python_random": random.getstate()}
@@ -458,6 +467,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
     """Train `config` (one process, or every rank under torchrun); returns the last step's statistics. `on_step(step,
     total)` is called after every step (a caller's own progress display)."""
     rank, world_size, device = setup_distributed()
+    report_targets(config.report_to)                          # a missing tracker package fails before the model loads
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     output_dir = Path(config.output_dir)
@@ -486,6 +496,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
     if rank == 0:
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "config.json").write_text(json.dumps(dataclasses.asdict(requested), indent=1))
+    tracker = Tracker(config.report_to, output_dir, requested, start) if rank == 0 else None
     progress = tqdm(range(start, total_steps), initial=start, total=total_steps, desc="train",
                     disable=rank != 0 or not config.show_progress)
     stats, started, last_checkpoint = {}, time.perf_counter(), checkpoint
@@ -503,7 +514,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
         stats.update(step=step + 1, lr=scheduler.get_last_lr()[0],
                      pairs_per_second=micro_batch * accumulation * (step + 1 - start) / (time.perf_counter() - started))
         if rank == 0 and ((step + 1) % config.log_every == 0 or step + 1 == total_steps):
-            log_metrics(output_dir, stats, progress)
+            log_metrics(output_dir, stats, progress, tracker)
         if config.save_every and ((step + 1) % config.save_every == 0 or step + 1 == total_steps):
             last_checkpoint = save_checkpoint(output_dir, step + 1, model, optimizer, scheduler, requested, rank,
                                               *sharded_states(encoder, optimizer, config))
@@ -512,10 +523,12 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
     return stats
 
 # %% ../nbs/06_train.ipynb #6a1121d7
-def log_metrics(output_dir: Path, stats: dict, progress) -> None:
-    "Append `stats` to metrics.jsonl and show them on the progress bar."
+def log_metrics(output_dir: Path, stats: dict, progress, tracker=None) -> None:
+    "Append `stats` to metrics.jsonl, send them to the `tracker` (TensorBoard, wandb), show them on the progress bar."
     with open(output_dir / "metrics.jsonl", "a") as handle:
         handle.write(json.dumps(stats) + "\n")
+    if tracker is not None:
+        tracker.log(stats)
     progress.set_postfix(loss=f"{stats['loss']:.4f}", lr=f"{stats['lr']:.2e}",
                          pairs_s=f"{stats['pairs_per_second']:.1f}")
 
@@ -528,6 +541,43 @@ def sharded_states(encoder: nn.Module, optimizer, config: TrainConfig) -> tuple[
     model_state, optimizer_state = get_state_dict(encoder, optimizer, options=options)
     prefix = "model.model."
     return {k[len(prefix):]: v for k, v in model_state.items() if k.startswith(prefix)}, optimizer_state
+
+# %% ../nbs/06_train.ipynb #f670b7c1
+REPORT_TO = ("none", "tensorboard", "wandb")
+
+def report_targets(report_to: str) -> list[str]:
+    "The trackers named in `report_to` (comma-separated), checked: known, and their package installed."
+    targets = [t.strip() for t in (report_to or "none").split(",") if t.strip() not in ("", "none")]
+    unknown = sorted(set(targets) - set(REPORT_TO))
+    if unknown:
+        raise ValueError(f"report_to: unknown {unknown}; choose from {list(REPORT_TO)} (several: comma-separated)")
+    for target in targets:
+        if importlib.util.find_spec(target) is None:
+            raise ValueError(f"report_to={target} needs the {target} package: pip install {target}")
+    return targets
+
+class Tracker:
+    "Where rank 0 sends a run's scalars besides metrics.jsonl: TensorBoard (`output_dir/tensorboard`) and/or wandb."
+    def __init__(self, report_to: str, output_dir: Path, config: TrainConfig, start: int = 0):
+        targets, self.tensorboard, self.wandb = report_targets(report_to), None, None
+        if "tensorboard" in targets:
+            from torch.utils.tensorboard import SummaryWriter
+            self.tensorboard = SummaryWriter(log_dir=str(Path(output_dir) / "tensorboard"), purge_step=start or None)
+        if "wandb" in targets:
+            import wandb
+            self.wandb = wandb.init(project="llave", name=Path(output_dir).name, dir=str(output_dir),
+                                    config=dataclasses.asdict(config), resume="allow")
+
+    def log(self, stats: dict) -> None:
+        "Send the numbers of one logged step (`stats['step']`) under `train/`."
+        scalars = {f"train/{k}": float(v) for k, v in stats.items() if k != "step" and isinstance(v, (int, float))}
+        if self.tensorboard is not None:
+            for key, value in scalars.items():
+                self.tensorboard.add_scalar(key, value, stats["step"])
+            self.tensorboard.flush()                    # a run stopped by a bad loss still leaves its events
+        if self.wandb is not None:
+            self.wandb.log(scalars, step=stats["step"])
+
 
 # %% ../nbs/06_train.ipynb #feb8b778
 def run_train(args) -> int:

@@ -49,7 +49,7 @@ def root(tmp_path):
 
 def test_format_text():
     assert format_text("<|image_1|>\nRepresent the given image.", True) == "<image>\nRepresent the given image."
-    assert format_text("  <|image_2|>  caption ", False) == "caption"
+    assert format_text("  <|image_2|>  caption ", False) == "    caption "      # markers dropped, the rest verbatim
     assert format_text("plain", False) == "plain"
 
 

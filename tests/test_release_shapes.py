@@ -98,6 +98,30 @@ def test_sentence_transformers_loads_the_converted_folder(llave_05b, model_05b):
         torch.testing.assert_close(torch.as_tensor(sentence_model.encode(inputs)), ours, atol=1e-5, rtol=0)
 
 
+IMAGE = -200       # where the released code (llava/train/train.py, preprocess_qwen) puts its IMAGE_TOKEN_INDEX
+RELEASED_ROWS = [  # (MMEB text, has image, the user turn's ids after `<|im_start|>user\n`, typed from the released code)
+    ("<|image_1|> Represent the given image for classification", True, [IMAGE, 21950, 279, 2661, 2168, 369, 23850]),
+    ("<|image_1|>\nRepresent the given image for classification", True, [IMAGE, 198, 65743, 279, 2661, 2168, 369, 23850]),
+    ("<|image_1|> Represent the given image.\n", True, [IMAGE, 21950, 279, 2661, 2168, 624]),       # verbatim, "\n" kept
+    ("Represent the given image. <|image_1|>", True, [IMAGE, 198, 65743, 279, 2661, 2168, 13]),     # moved to the front
+    ("10.5 ", False, [16, 15, 13, 20, 220]),                                                       # not stripped
+]
+
+
+@pytest.mark.parametrize("text, has_image, user", RELEASED_ROWS)
+def test_mmeb_rows_give_the_released_token_ids(model_05b, text, has_image, user):
+    """Each MMEB row form becomes the token sequence the released preprocessing feeds the model: the system turn, the
+    user turn (the text as `preprocess_multimodal` leaves it), and the assistant turn holding "\n"; Qwen2's real ids."""
+    from llave.data import format_text
+    system = [151644, 8948, 198, 2610, 525, 264, 10950, 17847, 13, 151645, 198]   # <|im_start|>system\nYou are ...
+    released = system + [151644, 872, 198] + user + [151645, 198] + [151644, 77091, 271, 151645, 198]
+    batch = model_05b.prepare([format_text(text, has_image)], [picture(64, 64)] if has_image else None)
+    ids = batch["input_ids"][0][batch["attention_mask"][0].bool()].tolist()
+    image = model_05b.model.config.image_token_id
+    ids = [IMAGE if token == image else token for i, token in enumerate(ids) if token != image or ids[i - 1] != image]
+    assert ids == released
+
+
 def test_image_token_counts_and_a_large_image(model_05b):
     "Small, large (3×4 tiles) and very wide (1×6 tiles) images: the released counts; the large one embeds."
     expected = {(64, 64): 729 + 27 * 28, (1500, 1000): 729 + 73 * 109, (4000, 200): 729 + 9 * 163}

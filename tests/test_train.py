@@ -66,6 +66,7 @@ def test_torchrun_cli_trains_and_saves(toy, tmp_path):
     assert [p.name for p in checkpoint_directories(tmp_path / "run")] == ["checkpoint-2"]
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
     assert (tmp_path / "run" / "checkpoint-2" / "random_state_rank1.pt").exists()
+    assert (tmp_path / "run" / "checkpoint-2" / "modules.json").exists()      # loads in sentence-transformers too
 
 
 def torchrun_train(config: TrainConfig, folder: Path, *extra: str) -> None:
@@ -96,6 +97,8 @@ def test_fsdp_equals_ddp_and_resumes_exactly(toy, tmp_path):
     torchrun_train(toy_config(toy, tmp_path / "resumed", sharding="fsdp", **settings), tmp_path, "--resume")
     resumed = weights(tmp_path / "resumed" / "checkpoint-4")
     assert all(torch.equal(fsdp[k], resumed[k]) for k in fsdp)
+    for name in ("modules.json", "1_Pooling/config.json"):     # FSDP's own save path writes what save_pretrained writes
+        assert (tmp_path / "fsdp" / "checkpoint-4" / name).read_text() == (tmp_path / "ddp" / "checkpoint-4" / name).read_text()
     moved = weights(tmp_path / "fsdp" / "checkpoint-2")
     assert max((fsdp[k] - moved[k]).abs().max().item() for k in fsdp) > 1e-4   # steps 3-4 did change the weights
 
@@ -107,6 +110,8 @@ def test_loss_falls_and_resume_is_exact(toy, tmp_path):
     losses = [json.loads(line)["loss"] for line in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()]
     assert losses[-1] < losses[0]
     expected = weights(tmp_path / "straight" / "checkpoint-6")
+    saved = json.loads((tmp_path / "straight" / "checkpoint-6" / "config.json").read_text())
+    assert saved["mm_newline_position"] == "grid"                  # what the released training writes in every checkpoint
 
     interrupted = toy_config(toy, tmp_path / "interrupted")
     shutil.copytree(tmp_path / "straight" / "checkpoint-3", tmp_path / "interrupted" / "checkpoint-3")
@@ -215,3 +220,20 @@ def test_presets_carry_the_paper_settings():
         assert (config.warmup_ratio, config.epochs, config.batch_size, config.max_rows_per_subset) == (0.03, 1.0, 4, 50000)
         assert config.freeze_vision and config.gradient_checkpointing and config.precision == "bf16"
     assert load_config("llave-7b").sharding == "fsdp"
+
+
+def test_tensorboard_events_equal_the_metrics_file(toy, tmp_path):
+    "`report_to=tensorboard`: every logged number of metrics.jsonl, hardness profile included, in the event file."
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    train(toy_config(toy, tmp_path / "run", max_steps=3, save_every=0, report_to="tensorboard"))
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload()
+    for key in ("loss", "lr", "effective_negatives", "top_negative_share"):
+        recorded = [(event.step, event.value) for event in events.Scalars(f"train/{key}")]
+        assert recorded == [(row["step"], pytest.approx(row[key], rel=1e-6)) for row in logged]
+
+
+def test_an_unknown_tracker_fails_before_the_model_loads(toy, tmp_path, capsys):
+    from llave.cli import main
+    assert main(["train", "tiny", f"output_dir={tmp_path / 'run'}", "report_to=tensorbord"]) == 2
+    assert "report_to: unknown ['tensorbord']" in capsys.readouterr().err and not (tmp_path / "run").exists()
