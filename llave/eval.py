@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import inspect
 import json
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -19,16 +21,18 @@ from typing import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save
 
-from .core import SUMMARY_COLUMNS, benchmark_tasks, reference, write_json_atomic, write_text_atomic
+from .core import SUMMARY_COLUMNS, benchmark_tasks, reference, write_bytes_atomic, write_json_atomic, write_text_atomic
 from .data import DataError, EvalRow, load_eval_dataset
 
 # %% auto #0
-__all__ = ['Item', 'MMEB_EVAL_HUB_ID', 'DATA_SUFFIXES', 'correct_at_1', 'precision_at_1', 'mmeb_summary', 'ItemTable',
-           'collect_items', 'encode_items', 'candidate_scores', 'candidate_similarities', 'score_record',
-           'evaluate_datasets', 'EvalInputError', 'mmeb_names', 'available_datasets', 'resolve_data', 'check_names',
-           'check_rows', 'score_path', 'read_scores', 'summary_markdown', 'load_rows', 'load_encoder', 'evaluate_mmeb',
-           'run_mmeb', 'register_cli']
+__all__ = ['Item', 'STORE_CHUNK', 'MMEB_EVAL_HUB_ID', 'DATA_SUFFIXES', 'correct_at_1', 'precision_at_1', 'mmeb_summary',
+           'ItemTable', 'collect_items', 'encode_items', 'shard_encode', 'EmbeddingStore', 'candidate_scores',
+           'candidate_similarities', 'score_record', 'evaluate_datasets', 'EvalInputError', 'mmeb_names',
+           'available_datasets', 'resolve_data', 'check_names', 'check_rows', 'score_path', 'read_scores',
+           'summary_markdown', 'load_rows', 'load_encoder', 'evaluate_mmeb', 'run_mmeb', 'register_cli']
 
 # %% ../nbs/07_eval_mmeb.ipynb #2df21125
 def correct_at_1(scores: torch.Tensor) -> torch.Tensor:
@@ -154,6 +158,72 @@ def encode_items(encoder, items: Sequence[Item], *, batch_size: int = 32, chunk:
                 log(f"  encoded {done}/{len(items)} items")
     return output if output is not None else torch.empty(0, 0)
 
+# %% ../nbs/07_eval_mmeb.ipynb #26d73176
+def _world() -> tuple[int, int]:
+    import torch.distributed as dist
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+
+def shard_encode(encoder, items: Sequence[Item], *, batch_size: int = 32, log: Callable[[str], None] | None = None,
+                 stats: dict | None = None) -> torch.Tensor:
+    "`encode_items` split over the processes of `torch.distributed` (rank r takes items r, r + world, ...); every rank gets `[n, d]`."
+    rank, world = _world()
+    if world == 1:
+        return encode_items(encoder, items, batch_size=batch_size, log=log, stats=stats)
+    import torch.distributed as dist
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    mine = encode_items(encoder, list(items[rank::world]), batch_size=batch_size, log=log, stats=stats)
+    counts = [len(items[r::world]) for r in range(world)]
+    width = torch.tensor([mine.shape[1] if len(mine) else 0], device=device)
+    dist.all_reduce(width, op=dist.ReduceOp.MAX)                   # a rank with no items knows the width too
+    padded = torch.zeros(max(counts), int(width), device=device)
+    padded[:len(mine)] = mine.to(device)
+    gathered = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(gathered, padded)
+    output = torch.empty(len(items), int(width))
+    for r, part in enumerate(gathered):
+        output[r::world] = part[:counts[r]].cpu()
+    return output
+
+
+# %% ../nbs/07_eval_mmeb.ipynb #7f674e87
+def _item_hash(item: Item) -> str:
+    return hashlib.sha1(f"{item[0]}\0{item[1]}".encode()).hexdigest()
+
+class EmbeddingStore:
+    "A dataset's embeddings on disk, file by file as they are computed (`folder/NNNNNN.safetensors`), for resuming."
+    def __init__(self, folder, about: dict):
+        self.folder, self.about = Path(folder), about
+        if (self.folder / "about.json").is_file() and json.loads((self.folder / "about.json").read_text()) != about:
+            shutil.rmtree(self.folder)                                  # another model's or limit's embeddings
+
+    def load(self, items: Sequence[Item]) -> dict[int, torch.Tensor]:
+        "`{position in items: embedding}` of the `items` already in the store."
+        wanted = {_item_hash(item): i for i, item in enumerate(items)}
+        found = {}
+        for file in sorted(self.folder.glob("*.safetensors")):
+            with safe_open(file, framework="pt") as handle:
+                vectors = handle.get_tensor("embeddings")
+                for key, vector in zip(json.loads(handle.metadata()["items"]), vectors):
+                    if key in wanted:
+                        found[wanted[key]] = vector
+        return found
+
+    def save(self, items: Sequence[Item], vectors: torch.Tensor) -> None:
+        "Add the embeddings `vectors` `[n, d]` of `items` (rank 0 writes)."
+        if _world()[0] != 0 or not len(items):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.folder / "about.json", json.dumps(self.about))
+        number = len(list(self.folder.glob("*.safetensors")))
+        metadata = {"items": json.dumps([_item_hash(item) for item in items])}
+        write_bytes_atomic(self.folder / f"{number:06d}.safetensors",
+                           save({"embeddings": vectors.contiguous()}, metadata=metadata))
+
+    def clear(self) -> None:
+        if _world()[0] == 0:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
 # %% ../nbs/07_eval_mmeb.ipynb #6fcd3367
 def candidate_scores(embeddings: torch.Tensor, query_ids: torch.Tensor, candidate_ids: torch.Tensor,
                      *, block: int = 16384) -> torch.Tensor:
@@ -194,24 +264,38 @@ def _last_use(table: ItemTable) -> torch.Tensor:
     return last
 
 # %% ../nbs/07_eval_mmeb.ipynb #b782b615
-def _dataset_embeddings(encoder, table: ItemTable, ids: torch.Tensor, cache: dict, batch_size: int, log, stats: dict) -> torch.Tensor:
-    "Embeddings `[len(ids), d]` of item `ids`, encoding (and caching) those not in `cache`."
+STORE_CHUNK = 1024     # items encoded between two files of an `EmbeddingStore`
+
+def _dataset_embeddings(encoder, table: ItemTable, ids: torch.Tensor, cache: dict, batch_size: int, log, stats: dict,
+                        store: EmbeddingStore | None = None) -> torch.Tensor:
+    "Embeddings `[len(ids), d]` of item `ids`, encoding (and caching) those neither in `cache` nor in `store`."
+    chunk = STORE_CHUNK if store is not None else None
     missing = [i for i in ids.tolist() if i not in cache]
-    if missing:
-        fresh = encode_items(encoder, [table.items[i] for i in missing], batch_size=batch_size, log=log, stats=stats)
-        cache.update({i: vector.clone() for i, vector in zip(missing, fresh)})
+    if store is not None and missing:
+        found = store.load([table.items[i] for i in missing])
+        cache.update({missing[k]: vector for k, vector in found.items()})
+        missing = [i for i in missing if i not in cache]
+    for start in range(0, len(missing), chunk or max(1, len(missing))):
+        part = missing[start:start + chunk] if chunk else missing
+        fresh = shard_encode(encoder, [table.items[i] for i in part], batch_size=batch_size, log=log, stats=stats)
+        cache.update({i: vector.clone() for i, vector in zip(part, fresh)})
+        if store is not None:
+            store.save([table.items[i] for i in part], fresh)
     return torch.stack([cache[i] for i in ids.tolist()])
 
 def evaluate_datasets(encoder, datasets: dict[str, Sequence], *, batch_size: int = 32,
                       on_scored: Callable[[str, dict], None] | None = None,
-                      log: Callable[[str], None] | None = print) -> tuple[dict[str, dict], dict]:
-    "Score every dataset (`{name: rows}`) with `encoder`; returns (`{name: score_record}`, encoding stats)."
+                      log: Callable[[str], None] | None = print,
+                      stores: Callable[[str], EmbeddingStore] | None = None) -> tuple[dict[str, dict], dict]:
+    """Score every dataset (`{name: rows}`) with `encoder`; returns (`{name: score_record}`, encoding stats).
+    `stores(name)`: where a dataset's embeddings are kept until it is scored (resuming inside a dataset)."""
     log = log or (lambda message: None)
     table, counts = collect_items(datasets), {"encode_calls": 0, "encoded_items": 0}
     last_use, cache, records = _last_use(table), {}, {}
     for position, name in enumerate(table.queries):
         start, ids = time.perf_counter(), table.dataset_items(name)
-        vectors = _dataset_embeddings(encoder, table, ids, cache, batch_size, log, counts)
+        store = stores(name) if stores is not None else None
+        vectors = _dataset_embeddings(encoder, table, ids, cache, batch_size, log, counts, store)
         local = torch.full((len(table.items),), -1, dtype=torch.long)
         local[ids] = torch.arange(len(ids))
         candidates = table.candidates[name]
@@ -219,6 +303,8 @@ def evaluate_datasets(encoder, datasets: dict[str, Sequence], *, batch_size: int
         records[name] = score_record(correct_at_1(scores))
         if on_scored is not None:
             on_scored(name, records[name])
+        if store is not None:
+            store.clear()
         for i in ids[last_use[ids] == position].tolist():
             cache.pop(i, None)
         log(f"{name}: P@1 {records[name]['precision_at_1']:.2f} ({records[name]['num_correct']}/{records[name]['num_pred']}), "
@@ -360,12 +446,21 @@ def load_encoder(model: str, device: str | None = None, dtype: str = "auto", max
     return LLaVE.from_pretrained(model, torch_dtype=getattr(torch, dtype), device=device, max_length=max_length)
 
 # %% ../nbs/07_eval_mmeb.ipynb #cc352f61
+def _weights_stamp(model: str, encoder) -> list | None:
+    "Names, sizes and times of `model`'s weight files: a stored embedding of other weights is never reused."
+    if encoder is not None:
+        return None
+    from llave.convert import locate
+    return [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(locate(model).glob("*.safetensors"))]
+
 def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = None, subsets: Sequence[str] | None = None,
                   overwrite: bool = False, batch_size: int = 16, max_rows: int | None = None,
                   encoder=None, device: str | None = None, dtype: str = "auto", max_length: int | None = None,
                   log=print) -> dict:
-    "Evaluate `model` (or `encoder`) on the MMEB-format `data`; writes score files, summary.json and summary.md to `out`; returns the summary."
-    log = log or (lambda message: None)
+    """Evaluate `model` (or `encoder`) on the MMEB-format `data`; writes score files, summary.json and summary.md to
+    `out`; returns the summary. Under torch.distributed the ranks share the encoding and rank 0 logs and writes."""
+    rank, world = _world()
+    log = log if log is not None and rank == 0 else (lambda message: None)
     if max_rows is not None and max_rows < 1:
         raise EvalInputError(f"--max-rows must be positive, got {max_rows}")
     if encoder is None:
@@ -379,27 +474,36 @@ def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = N
     if not names:
         raise EvalInputError(f"--data {data}: no datasets ({'/'.join(DATA_SUFFIXES)} files) found")
     done = {} if overwrite else read_scores(out, names, max_rows, max_length)
+    if overwrite and rank == 0:
+        shutil.rmtree(Path(out) / ".embeddings", ignore_errors=True)
     pending = [name for name in names if name not in done]
     log(f"{len(names)} datasets: {len(done)} already scored in {out}, {len(pending)} to evaluate")
     stats = {}
     if pending:
         datasets = load_rows(source, pending, image_root, max_rows)
+        about = {"model": str(model), "max_length": max_length, "max_rows": max_rows, "weights": _weights_stamp(model, encoder)}
         encoder = encoder if encoder is not None else load_encoder(model, device, dtype, max_length)
-        save = lambda name, record: write_json_atomic(score_path(out, name), {**record, "max_rows": max_rows, "max_length": max_length})
-        records, stats = evaluate_datasets(encoder, datasets, batch_size=batch_size, on_scored=save, log=log)
+        save = lambda name, record: rank == 0 and write_json_atomic(
+            score_path(out, name), {**record, "max_rows": max_rows, "max_length": max_length})
+        stores = lambda name: EmbeddingStore(Path(out) / ".embeddings" / name, about)
+        records, stats = evaluate_datasets(encoder, datasets, batch_size=batch_size, on_scored=save, log=log, stores=stores)
         done.update(records)
     per_dataset = {name: done[name]["precision_at_1"] for name in names}
     summary = mmeb_summary(per_dataset)
-    write_json_atomic(Path(out) / "summary.json", {"model": str(model), "data": str(data), "max_rows": max_rows, "max_length": max_length,
-                      "summary": summary, "per_dataset": per_dataset, "encoding": stats})
-    markdown = summary_markdown(per_dataset, summary, label=Path(model).name or str(model))
-    write_text_atomic(Path(out) / "summary.md", markdown)
-    log(markdown)
+    if rank == 0:
+        write_json_atomic(Path(out) / "summary.json", {"model": str(model), "data": str(data), "max_rows": max_rows,
+                          "max_length": max_length, "summary": summary, "per_dataset": per_dataset,
+                          "encoding": {**stats, "processes": world}})
+        markdown = summary_markdown(per_dataset, summary, label=Path(model).name or str(model))
+        write_text_atomic(Path(out) / "summary.md", markdown)
+        log(markdown)
     return summary
 
 # %% ../nbs/07_eval_mmeb.ipynb #3f719b0b
 def run_mmeb(args: argparse.Namespace) -> int:
-    "The `llave eval mmeb` command."
+    "The `llave eval mmeb` command (under torchrun: one process per device, the items shared among them)."
+    from llave.train import setup_distributed
+    setup_distributed()
     try:
         evaluate_mmeb(args.model, args.data, args.out, image_root=args.image_root, subsets=args.subsets,
                       overwrite=args.overwrite, batch_size=args.batch_size, max_rows=args.max_rows,

@@ -185,9 +185,10 @@ class NoEncoder:
 class CountingHashEncoder(HashingEncoder):
     def __init__(self):
         super().__init__(dim=32)
-        self.items = []
+        self.items, self.encode_calls = [], 0
     def encode(self, texts=None, images=None, **kwargs):
         self.items += list(zip(texts, images or [None] * len(texts)))
+        self.encode_calls += 1
         return super().encode(texts=texts, images=images, **kwargs)
 
 
@@ -314,3 +315,54 @@ def test_cli_tiny_model_on_mmeb_mini(tmp_path, capsys, monkeypatch, tiny_model):
     assert saved["summary"]["benchmark"] == "MMEB-mini" and saved["summary"]["missing"] == []
     assert set(saved["per_dataset"]) == set(names)
     assert all(json.loads((out / f"{n}_score.json").read_text())["num_pred"] == 3 for n in names)
+
+
+def test_two_processes_score_exactly_as_one(tmp_path):
+    """`torchrun --nproc_per_node=2 -m llave eval mmeb`: the ranks share the unique items, rank 0 writes; every
+    dataset's score equals one process's, and the ranks together encoded each item once."""
+    from llave import minimmeb
+    from llave.cli import main
+    from llave.pretrain import pretrained_model
+    from torchrun import run_torchrun
+    root = minimmeb.build_mini(tmp_path / "mini", config=minimmeb.MiniConfig.small())
+    command = ["eval", "mmeb", "--model", str(pretrained_model()), "--data", str(root), "--max-rows", "12",
+               "--batch-size", "8", "--subsets", "Mini-Classify-Object", "Mini-Retrieval-t2i", "Mini-VQA-Scene"]
+    assert main(command + ["--out", str(tmp_path / "one")]) == 0
+    result = run_torchrun(["-m", "llave"] + command + ["--out", str(tmp_path / "two")], clean=tmp_path / "two")
+    assert result.returncode == 0, result.stdout + result.stderr
+    one, two = (json.loads((tmp_path / out / "summary.json").read_text()) for out in ("one", "two"))
+    assert one["per_dataset"] == two["per_dataset"] and two["encoding"]["processes"] == 2
+    assert two["encoding"]["encoded_items"] <= (one["encoding"]["encoded_items"] + 1) // 2 + 3   # rank 0's share
+    assert result.stdout.count("Mini-VQA-Scene: P@1") == 1                     # rank 0 alone reports
+
+
+class Interrupted(CountingHashEncoder):
+    "Stops the run (as a kill would) at its `calls`-th encode call."
+    def __init__(self, calls: int):
+        super().__init__()
+        self.calls = calls
+    def encode(self, texts=None, images=None, **kwargs):
+        self.calls -= 1
+        if self.calls < 0:
+            raise KeyboardInterrupt
+        return super().encode(texts=texts, images=images, **kwargs)
+
+
+def test_an_interrupted_run_resumes_inside_a_dataset(tmp_path, monkeypatch):
+    "Stopped during MSCOCO_t2i, the run starts again where it stopped: no item encoded twice, the same scores."
+    from llave import eval as evaluation
+    monkeypatch.setattr(evaluation, "STORE_CHUNK", 2)               # a file every 2 items
+    data = write_mmeb_dir(tmp_path / "data", n_rows=12)
+    run = lambda encoder, out: evaluation.evaluate_mmeb("m", str(data / "eval"), str(out), image_root=str(data),
+                                                         encoder=encoder, log=None, batch_size=2)
+    reference = CountingHashEncoder()
+    expected = run(reference, tmp_path / "reference")
+    first = Interrupted(calls=reference.encode_calls - 2)             # stopped two calls before the end
+    with pytest.raises(KeyboardInterrupt):
+        run(first, tmp_path / "out")
+    stored = list((tmp_path / "out" / ".embeddings").glob("*/*.safetensors"))
+    assert [p.parent.name for p in stored] == ["MSCOCO_t2i"] * len(stored) and stored     # stopped inside the last one
+    second = CountingHashEncoder()
+    assert run(second, tmp_path / "out") == expected
+    assert sorted(first.items + second.items, key=repr) == sorted(reference.items, key=repr)   # each item once
+    assert not list((tmp_path / "out" / ".embeddings").glob("*/*.safetensors"))              # cleared when scored
