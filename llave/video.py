@@ -24,7 +24,7 @@ __all__ = ['VIDEO_SUFFIXES', 'DATASETS', 'PAPER_BENCHMARK', 'sample_frame_indice
            'probe_video', 'decode_video', 'write_video', 'gold_ranks', 'rank_metrics', 'retrieval_metrics',
            'check_caption_video', 'video_to_text_scores', 'multi_caption_metrics', 'VideoSet', 'find_video_file',
            'make_video_set', 'load_msrvtt', 'read_caption_pickle', 'caption_text', 'load_msvd', 'mini_video_dir',
-           'load_video_set', 'encode_clips', 'encode_captions', 'evaluate_video_retrieval', 'paper_rows',
+           'load_video_set', 'encode_clips', 'shard_clips', 'encode_captions', 'evaluate_video_retrieval', 'paper_rows',
            'format_results', 'load_model', 'run_eval_video', 'register_cli']
 
 # %% ../nbs/08_eval_video.ipynb #f2777e19
@@ -382,9 +382,23 @@ def encode_clips(model, videos: VideoSet, *, fps: float = 3.0, max_frames: int =
         if len(batch) == batch_size:
             flush()
     flush()
-    if not kept:
-        raise ValueError(f"{videos.name}: no video could be decoded ({len(skipped)} skipped)")
-    return torch.cat(embeddings), kept, skipped
+    return (torch.cat(embeddings) if embeddings else torch.empty(0, model.dim)), kept, skipped
+
+def shard_clips(model, videos: VideoSet, **options) -> tuple[torch.Tensor, list[int], dict[str, str]]:
+    """`encode_clips` over the processes of torch.distributed (rank r takes clips r, r + world, ...); every rank gets
+    the whole result, in the clips' order. One process: `encode_clips`."""
+    from llave.eval import _world
+    rank, world = _world()
+    if world == 1:
+        return encode_clips(model, videos, **options)
+    import torch.distributed as dist
+    mine = list(range(rank, len(videos.video_ids), world))
+    vectors, kept, skipped = encode_clips(model, videos.subset(mine), **options)
+    parts = [None] * world
+    dist.all_gather_object(parts, (vectors.cpu(), [mine[k] for k in kept], skipped))
+    order = sorted(range(sum(len(p[1]) for p in parts)), key=[i for p in parts for i in p[1]].__getitem__)
+    return (torch.cat([p[0] for p in parts])[order], sorted(i for p in parts for i in p[1]),
+            {k: v for p in parts for k, v in p[2].items()})
 
 def encode_captions(model, captions: Sequence[str], *, batch_size: int = 32, show_progress: bool = False) -> torch.Tensor:
     "Caption embeddings `[n, d]` with the released text prompt."
@@ -397,8 +411,10 @@ def evaluate_video_retrieval(model, videos: VideoSet, *, fps: float = 3.0, max_f
                              max_length: int = VIDEO_MAX_LENGTH) -> dict:
     "Text→video and video→text metrics of `model` on `videos`, with the counts, settings and skipped clips."
     with torch.no_grad():
-        video_embeddings, kept, skipped = encode_clips(model, videos, fps=fps, max_frames=max_frames, batch_size=batch_size,
-                                                       skip_bad=skip_bad, show_progress=show_progress, max_length=max_length)
+        video_embeddings, kept, skipped = shard_clips(model, videos, fps=fps, max_frames=max_frames, batch_size=batch_size,
+                                                      skip_bad=skip_bad, show_progress=show_progress, max_length=max_length)
+        if not kept:
+            raise ValueError(f"{videos.name}: no video could be decoded ({len(skipped)} skipped)")
         videos = videos.subset(kept, skipped)
         text_embeddings = encode_captions(model, videos.captions, batch_size=text_batch_size, show_progress=show_progress)
     sim = text_embeddings @ video_embeddings.T
@@ -445,14 +461,20 @@ def load_model(path: str | Path, device: str | None = None, dtype: str = "auto")
     return load_encoder(str(path), device, dtype)
 
 def run_eval_video(args) -> int:
-    "Run `llave eval video` with parsed `args`: evaluate, write `video_{dataset}.json`, print the table."
+    """Run `llave eval video` with parsed `args`: evaluate, write `video_{dataset}.json`, print the table. Under
+    torchrun the clips are shared among the processes and rank 0 writes."""
+    from llave.eval import _world
+    from llave.train import setup_distributed
+    rank = setup_distributed()[0]
     videos = load_video_set(args.dataset, args.videos, args.annotations, test_list=args.test_list,
                             mini_root=args.mini_root, skip_bad=args.skip_bad)
     model = load_model(args.model, args.device, args.dtype)
     result = evaluate_video_retrieval(model, videos, fps=args.fps, max_frames=args.max_frames, batch_size=args.batch_size,
-                                      text_batch_size=args.text_batch_size, skip_bad=args.skip_bad, show_progress=True,
+                                      text_batch_size=args.text_batch_size, skip_bad=args.skip_bad, show_progress=rank == 0,
                                       max_length=args.max_length)
-    result = {"model": str(args.model), **result, "paper_table4_t2v": paper_rows(result["dataset"])}
+    if rank != 0:
+        return 0
+    result = {"model": str(args.model), **result, "paper_table4_t2v": paper_rows(result["dataset"]), "processes": _world()[1]}
     path = write_json_atomic(Path(args.out) / f"video_{args.dataset}.json", result)
     print(format_results(result, label=Path(args.model).name or "model"))
     print(f"results written to {path}")

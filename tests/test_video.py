@@ -441,3 +441,17 @@ def test_tiny_model_evaluation_matches_manual_similarity(tiny_model_dir, mini_ro
     expected = multi_caption_metrics(text_embeddings @ video_embeddings.T, videos.caption_video)
     for direction in ("text_to_video", "video_to_text"):
         assert result[direction] == pytest.approx(expected[direction])
+
+
+def test_two_processes_give_one_process_metrics(tiny_model_dir, mini_root, tmp_path):
+    "`torchrun --nproc_per_node=2 -m llave eval video`: the clips shared among the ranks, the same metrics, one file."
+    from torchrun import run_torchrun
+    command = ["eval", "video", "--model", str(tiny_model_dir), "--dataset", "mini_vd", "--mini-root", str(mini_root),
+               "--batch-size", "2"]
+    assert run_cli(command[2:] + ["--out", str(tmp_path / "one")]) == 0
+    result = run_torchrun(["-m", "llave"] + command + ["--out", str(tmp_path / "two")], clean=tmp_path / "two")
+    assert result.returncode == 0, result.stdout + result.stderr
+    one, two = (json.loads((tmp_path / out / "video_mini_vd.json").read_text()) for out in ("one", "two"))
+    assert two["processes"] == 2 and result.stdout.count("results written to") == 1
+    assert {k: two[k] for k in ("text_to_video", "video_to_text", "num_videos")} == \
+           {k: one[k] for k in ("text_to_video", "video_to_text", "num_videos")}
