@@ -32,7 +32,8 @@ __all__ = ['Item', 'STORE_CHUNK', 'MMEB_EVAL_HUB_ID', 'DATA_SUFFIXES', 'correct_
            'ItemTable', 'collect_items', 'encode_items', 'shard_encode', 'EmbeddingStore', 'candidate_scores',
            'candidate_similarities', 'score_record', 'evaluate_datasets', 'EvalInputError', 'mmeb_names',
            'available_datasets', 'resolve_data', 'check_names', 'check_rows', 'score_path', 'read_scores',
-           'summary_markdown', 'load_rows', 'load_encoder', 'evaluate_mmeb', 'run_mmeb', 'register_cli']
+           'summary_markdown', 'load_rows', 'load_encoder', 'WorkerEncoder', 'evaluate_mmeb', 'run_mmeb',
+           'register_cli']
 
 # %% ../nbs/07_eval_mmeb.ipynb #2df21125
 def correct_at_1(scores: torch.Tensor) -> torch.Tensor:
@@ -446,6 +447,16 @@ def load_encoder(model: str, device: str | None = None, dtype: str = "auto", max
     return LLaVE.from_pretrained(model, torch_dtype=getattr(torch, dtype), device=device, max_length=max_length)
 
 # %% ../nbs/07_eval_mmeb.ipynb #cc352f61
+class WorkerEncoder:
+    "`encoder` whose `encode` has `workers` processes decode and prepare the next batches while the model runs."
+    def __init__(self, encoder, workers: int):
+        if not _accepts(encoder.encode, "num_workers"):
+            raise EvalInputError(f"--workers: {type(encoder).__name__}.encode takes no num_workers")
+        self.encoder, self.workers = encoder, workers
+
+    def encode(self, texts=None, images=None, **kwargs):
+        return self.encoder.encode(texts=texts, images=images, num_workers=self.workers, **kwargs)
+
 def _weights_stamp(model: str, encoder) -> list | None:
     "Names, sizes and times of `model`'s weight files: a stored embedding of other weights is never reused."
     if encoder is not None:
@@ -456,7 +467,7 @@ def _weights_stamp(model: str, encoder) -> list | None:
 def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = None, subsets: Sequence[str] | None = None,
                   overwrite: bool = False, batch_size: int = 16, max_rows: int | None = None,
                   encoder=None, device: str | None = None, dtype: str = "auto", max_length: int | None = None,
-                  log=print) -> dict:
+                  log=print, workers: int = 0) -> dict:
     """Evaluate `model` (or `encoder`) on the MMEB-format `data`; writes score files, summary.json and summary.md to
     `out`; returns the summary. Under torch.distributed the ranks share the encoding and rank 0 logs and writes."""
     rank, world = _world()
@@ -483,6 +494,7 @@ def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = N
         datasets = load_rows(source, pending, image_root, max_rows)
         about = {"model": str(model), "max_length": max_length, "max_rows": max_rows, "weights": _weights_stamp(model, encoder)}
         encoder = encoder if encoder is not None else load_encoder(model, device, dtype, max_length)
+        encoder = WorkerEncoder(encoder, workers) if workers else encoder
         save = lambda name, record: rank == 0 and write_json_atomic(
             score_path(out, name), {**record, "max_rows": max_rows, "max_length": max_length})
         stores = lambda name: EmbeddingStore(Path(out) / ".embeddings" / name, about)
@@ -507,7 +519,7 @@ def run_mmeb(args: argparse.Namespace) -> int:
     try:
         evaluate_mmeb(args.model, args.data, args.out, image_root=args.image_root, subsets=args.subsets,
                       overwrite=args.overwrite, batch_size=args.batch_size, max_rows=args.max_rows,
-                      device=args.device, dtype=args.dtype, max_length=args.max_length)
+                      device=args.device, dtype=args.dtype, max_length=args.max_length, workers=args.workers)
     except (EvalInputError, DataError) as error:
         print(f"llave eval mmeb: error: {error}", file=sys.stderr)
         return 2
@@ -525,6 +537,8 @@ def register_cli(groups: dict) -> None:
     parser.add_argument("--out", required=True, help="output directory: {name}_score.json, summary.json, summary.md")
     parser.add_argument("--overwrite", action="store_true", help="re-score datasets that already have a score file")
     parser.add_argument("--batch-size", type=int, default=16, help="encoding batch size (default 16)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes decoding and preparing images while the model runs (default 0: in the main process)")
     parser.add_argument("--max-rows", type=int, default=None, help="score only the first N rows of each dataset (quick runs, tests)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"], help="model dtype (auto: bf16 on GPU, fp32 on CPU)")

@@ -319,8 +319,9 @@ def _item_texts(texts, images, videos) -> list[str]:
 
 # %% ../nbs/05_model.ipynb #12372251
 @patch
-def prepare(self: LLaVE, texts: Sequence[str] | None, images=None, videos=None, max_length: int | None = None) -> dict:
-    "Processor batch (dict of tensors on the model's device) for `texts` with optional images or videos."
+def prepare(self: LLaVE, texts: Sequence[str] | None, images=None, videos=None, max_length: int | None = None,
+            on_device: bool = True) -> dict:
+    "Processor batch (dict of tensors on the model's device; on the CPU with `on_device=False`) for `texts` with optional images or videos."
     texts = _item_texts(texts, images, videos)
     prompts = [llave_prompt(t) for t in texts]
     for token, placeholder in _placeholders(self).items():
@@ -334,9 +335,12 @@ def prepare(self: LLaVE, texts: Sequence[str] | None, images=None, videos=None, 
     if images: kwargs["images"] = images
     if videos: kwargs["videos"] = videos
     batch = dict(self.processor(text=prompts, return_tensors="pt", padding=True, **kwargs))
-    batch = _truncate(self, batch, max_length or self.max_length)
-    return {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
-            for k, v in batch.items() if torch.is_tensor(v)}
+    batch = {k: v for k, v in _truncate(self, batch, max_length or self.max_length).items() if torch.is_tensor(v)}
+    return _on_device(self, batch) if on_device else batch
+
+def _on_device(self, batch: dict) -> dict:
+    "A prepared batch's tensors on the model's device, floating ones in its dtype."
+    return {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device)) for k, v in batch.items()}
 
 def _truncate(self, batch: dict, max_length: int) -> dict:
     "Cut rows longer than `max_length` (see `truncate_batch`), warning once per model."
@@ -437,15 +441,23 @@ def _batches(order: list[int], batch_size: int, group=lambda i: 0) -> list[list[
         chunks[-1].append(i)
     return chunks
 
-def _run(self, chunks, make_batch, n: int, normalize: bool, show_progress: bool) -> torch.Tensor:
+def _prepared(chunks: list[list[int]], make_batch, workers: int):
+    "The CPU batches of `chunks` in order: made here one at a time, or by `workers` processes ahead of the model."
+    if workers <= 0:
+        return map(make_batch, chunks)
+    from torch.utils.data import DataLoader
+    return iter(DataLoader(chunks, batch_size=None, collate_fn=make_batch, num_workers=workers))
+
+def _run(self, chunks, make_batch, n: int, normalize: bool, show_progress: bool, workers: int = 0) -> torch.Tensor:
     "Embed each chunk of item indices and scatter the rows back into an [n, d] float32 CPU tensor."
     out = torch.empty(n, self.dim, dtype=torch.float32)
     was_training = self.model.training
     self.model.eval()
     try:
         with torch.no_grad():
+            batches = _prepared(chunks, make_batch, workers)
             for chunk in tqdm(chunks, disable=not show_progress or len(chunks) < 5, leave=False):
-                out[chunk] = self.forward(normalize=normalize, **make_batch(chunk)).float().cpu()
+                out[chunk] = self.forward(normalize=normalize, **_on_device(self, next(batches))).float().cpu()
     finally:
         self.model.train(was_training)
     return out
@@ -486,11 +498,12 @@ def _to_device(self, device) -> None:
 @patch
 def encode(self: LLaVE, texts: str | Sequence[str] | None = None, images=None, batch_size: int = 32,
            normalize: bool = True, show_progress: bool = True, max_length: int | None = None, device=None,
-           convert_to_numpy: bool = False, convert_to_tensor: bool = False):
+           convert_to_numpy: bool = False, convert_to_tensor: bool = False, num_workers: int = 0):
     """Embeddings of texts, images, or image+text pairs, in the given order: float32 on the CPU, a tensor (a NumPy
     array with `convert_to_numpy`). One string or image gives one vector [d], a list [n, d], as in
     sentence-transformers. Images: PIL images, paths, http(s) URLs, data URIs or base64 (`load_rgb`); None in a list
-    of images leaves that item text only. `device`: where the model runs (it is moved there)."""
+    of images leaves that item text only. `device`: where the model runs (it is moved there). `num_workers`: processes
+    that decode and prepare the next batches while the model runs (0: one batch at a time, here)."""
     texts, single_text = _listed(texts, "texts", (str,))
     images, single_image = _listed(images, "images", (str, os.PathLike, Image.Image))
     if texts is None and images is None:
@@ -505,8 +518,10 @@ def encode(self: LLaVE, texts: str | Sequence[str] | None = None, images=None, b
     order = sorted(range(n), key=lambda i: (has_image[i], length[i]))
     def make_batch(chunk):
         return self.prepare([texts[i] for i in chunk] if texts is not None else None,
-                            [images[i] for i in chunk] if images is not None else None, max_length=max_length)
-    embeddings = _run(self, _batches(order, batch_size, lambda i: has_image[i]), make_batch, n, normalize, show_progress)
+                            [images[i] for i in chunk] if images is not None else None, max_length=max_length,
+                            on_device=False)
+    chunks = _batches(order, batch_size, lambda i: has_image[i])
+    embeddings = _run(self, chunks, make_batch, n, normalize, show_progress, num_workers)
     return _finish(self, embeddings, single_text or single_image, convert_to_numpy, convert_to_tensor)
 
 def _video_frames(video, index: int, fps: float, max_frames: int):
@@ -526,7 +541,7 @@ def _video_frames(video, index: int, fps: float, max_frames: int):
 def encode_video(self: LLaVE, videos, texts: str | Sequence[str] | None = None, batch_size: int = 8,
                  normalize: bool = True, show_progress: bool = True, max_length: int | None = VIDEO_MAX_LENGTH,
                  fps: float = 3.0, max_frames: int = 32, device=None, convert_to_numpy: bool = False,
-                 convert_to_tensor: bool = False):
+                 convert_to_tensor: bool = False, num_workers: int = 0):
     """Embeddings of videos, each a video file (frames sampled at `fps`, at most `max_frames`, as the evaluation
     samples them), a uint8 array [t, h, w, 3] or a list of PIL frames; one video gives one vector [d], a list [n, d]."""
     one = (isinstance(videos, (str, os.PathLike)) or isinstance(videos, np.ndarray) and videos.ndim == 4
@@ -542,8 +557,10 @@ def encode_video(self: LLaVE, videos, texts: str | Sequence[str] | None = None, 
     frames = [len(v) for v in videos]
     order = sorted(range(len(videos)), key=lambda i: (frames[i], len(texts[i])))
     def make_batch(chunk):
-        return self.prepare([texts[i] for i in chunk], videos=[videos[i] for i in chunk], max_length=max_length)
-    embeddings = _run(self, _batches(order, batch_size, lambda i: frames[i]), make_batch, len(videos), normalize, show_progress)
+        return self.prepare([texts[i] for i in chunk], videos=[videos[i] for i in chunk], max_length=max_length,
+                            on_device=False)
+    chunks = _batches(order, batch_size, lambda i: frames[i])
+    embeddings = _run(self, chunks, make_batch, len(videos), normalize, show_progress, num_workers)
     return _finish(self, embeddings, one, convert_to_numpy, convert_to_tensor)
 
 @patch

@@ -12,7 +12,8 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python benchmarks/release_step.py --device cuda --layers 24 --vision-layers 26 --pairs 4 --typical --steps 6
 python benchmarks/release_step.py --device cuda --layers 24 --vision-layers 26 --pairs 4 --tokens 4096 --steps 4
 python benchmarks/release_step.py --device cuda --layers 12 24 --vision-layers 1 --pairs 4 --tokens 4096 --steps 4
-# (4) `llave eval mmeb` on every GPU of the machine (torchrun shares the unique items; rank 0 scores and writes), the
+# (4) `llave eval mmeb` on every GPU of the machine (torchrun shares the unique items; rank 0 scores and writes; 4 data
+# workers a process decode and prepare images while the model runs), the
 # shipped tiny model on MMEB-mini: wall time and the summary's encoding counts.
 GPUS=$(nvidia-smi --list-gpus 2>/dev/null | wc -l); GPUS=${GPUS:-1}; [ "$GPUS" -ge 1 ] || GPUS=1
 MINI=$(mktemp -d)
@@ -20,6 +21,6 @@ python -c "from llave import minimmeb; minimmeb.build_mini('$MINI/mini', config=
 MODEL=$(python -c "from llave.pretrain import pretrained_model; print(pretrained_model())")
 START=$SECONDS
 torchrun --standalone --nproc_per_node="$GPUS" -m llave eval mmeb --model "$MODEL" --data "$MINI/mini" --out "$MINI/out" \
-    --batch-size 32 > /dev/null
+    --batch-size 32 --workers 4 > /dev/null
 echo "{\"sharded_eval_seconds\": $((SECONDS - START))}"
 python -c "import json; print(json.dumps({'gpus': $GPUS, **json.load(open('$MINI/out/summary.json'))['encoding']}))"

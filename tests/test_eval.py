@@ -366,3 +366,23 @@ def test_an_interrupted_run_resumes_inside_a_dataset(tmp_path, monkeypatch):
     assert run(second, tmp_path / "out") == expected
     assert sorted(first.items + second.items, key=repr) == sorted(reference.items, key=repr)   # each item once
     assert not list((tmp_path / "out" / ".embeddings").glob("*/*.safetensors"))              # cleared when scored
+
+
+def test_worker_processes_give_the_same_scores(tmp_path):
+    "`--workers 2`: images decoded and prepared in two processes while the model runs; every score as without them."
+    from llave import minimmeb
+    from llave.cli import main
+    from llave.pretrain import pretrained_model
+    root = minimmeb.build_mini(tmp_path / "mini", config=minimmeb.MiniConfig.small())
+    command = ["eval", "mmeb", "--model", str(pretrained_model()), "--data", str(root), "--max-rows", "12",
+               "--batch-size", "4", "--subsets", "Mini-Classify-Object", "Mini-Retrieval-i2t", "Mini-Grounding"]
+    assert main(command + ["--out", str(tmp_path / "plain")]) == 0
+    assert main(command + ["--out", str(tmp_path / "workers"), "--workers", "2"]) == 0
+    plain, workers = (json.loads((tmp_path / out / "summary.json").read_text()) for out in ("plain", "workers"))
+    assert plain["per_dataset"] == workers["per_dataset"]
+    class Plain:
+        def encode(self, texts=None, images=None, batch_size=32):
+            return torch.zeros(len(texts), 4)
+    from llave.eval import WorkerEncoder
+    with pytest.raises(EvalInputError, match="--workers: Plain.encode takes no num_workers"):
+        WorkerEncoder(Plain(), 2)
