@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import inspect
 import json
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save
+from tqdm.auto import tqdm
 
 from .core import SUMMARY_COLUMNS, benchmark_tasks, reference, write_bytes_atomic, write_json_atomic, write_text_atomic
 from .data import DataError, EvalRow, load_eval_dataset
@@ -134,10 +136,13 @@ def _accepts(function, name: str) -> bool:
     return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 def encode_items(encoder, items: Sequence[Item], *, batch_size: int = 32, chunk: int = 4096,
-                 log: Callable[[str], None] | None = None, stats: dict | None = None) -> torch.Tensor:
+                 log: Callable[[str], None] | None = None, stats: dict | None = None, progress=None) -> torch.Tensor:
     "Embeddings `[len(items), d]` (float32, CPU) of `items`, text-only and image items in separate `encode` calls of at most `chunk`."
     stats = {} if stats is None else stats
     extra = {"show_progress": False} if _accepts(encoder.encode, "show_progress") else {}
+    inside = progress is not None and "progress" in inspect.signature(encoder.encode).parameters   # advanced by batch
+    if inside:
+        extra["progress"] = progress
     groups = {"text": [i for i, (_, image) in enumerate(items) if image is None],
               "image": [i for i, (_, image) in enumerate(items) if image is not None]}
     output, done = None, 0
@@ -155,6 +160,8 @@ def encode_items(encoder, items: Sequence[Item], *, batch_size: int = 32, chunk:
                 output = torch.empty(len(items), vectors.shape[1])
             output[part] = vectors
             done += len(part)
+            if progress is not None and not inside:
+                progress.update(len(part))
             if log is not None and len(items) > chunk:      # progress only for long runs
                 log(f"  encoded {done}/{len(items)} items")
     return output if output is not None else torch.empty(0, 0)
@@ -165,15 +172,17 @@ def _world() -> tuple[int, int]:
     return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
 def shard_encode(encoder, items: Sequence[Item], *, batch_size: int = 32, log: Callable[[str], None] | None = None,
-                 stats: dict | None = None) -> torch.Tensor:
+                 stats: dict | None = None, progress=None) -> torch.Tensor:
     "`encode_items` split over the processes of `torch.distributed` (rank r takes items r, r + world, ...); every rank gets `[n, d]`."
     rank, world = _world()
     if world == 1:
-        return encode_items(encoder, items, batch_size=batch_size, log=log, stats=stats)
+        return encode_items(encoder, items, batch_size=batch_size, log=log, stats=stats, progress=progress)
     import torch.distributed as dist
     device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
-    mine = encode_items(encoder, list(items[rank::world]), batch_size=batch_size, log=log, stats=stats)
+    mine = encode_items(encoder, list(items[rank::world]), batch_size=batch_size, log=log, stats=stats, progress=progress)
     counts = [len(items[r::world]) for r in range(world)]
+    if progress is not None:
+        progress.update(len(items) - counts[rank])              # the other ranks' items, once gathered
     width = torch.tensor([mine.shape[1] if len(mine) else 0], device=device)
     dist.all_reduce(width, op=dist.ReduceOp.MAX)                   # a rank with no items knows the width too
     padded = torch.zeros(max(counts), int(width), device=device)
@@ -268,7 +277,7 @@ def _last_use(table: ItemTable) -> torch.Tensor:
 STORE_CHUNK = 1024     # items encoded between two files of an `EmbeddingStore`
 
 def _dataset_embeddings(encoder, table: ItemTable, ids: torch.Tensor, cache: dict, batch_size: int, log, stats: dict,
-                        store: EmbeddingStore | None = None) -> torch.Tensor:
+                        store: EmbeddingStore | None = None, bar=None) -> torch.Tensor:
     "Embeddings `[len(ids), d]` of item `ids`, encoding (and caching) those neither in `cache` nor in `store`."
     chunk = STORE_CHUNK if store is not None else None
     missing = [i for i in ids.tolist() if i not in cache]
@@ -276,27 +285,34 @@ def _dataset_embeddings(encoder, table: ItemTable, ids: torch.Tensor, cache: dic
         found = store.load([table.items[i] for i in missing])
         cache.update({missing[k]: vector for k, vector in found.items()})
         missing = [i for i in missing if i not in cache]
+    progress = bar(total=len(missing)) if bar is not None and missing else None
     for start in range(0, len(missing), chunk or max(1, len(missing))):
         part = missing[start:start + chunk] if chunk else missing
-        fresh = shard_encode(encoder, [table.items[i] for i in part], batch_size=batch_size, log=log, stats=stats)
+        fresh = shard_encode(encoder, [table.items[i] for i in part], batch_size=batch_size, log=log, stats=stats,
+                             progress=progress)
         cache.update({i: vector.clone() for i, vector in zip(part, fresh)})
         if store is not None:
             store.save([table.items[i] for i in part], fresh)
+    if progress is not None:
+        progress.close()
     return torch.stack([cache[i] for i in ids.tolist()])
 
 def evaluate_datasets(encoder, datasets: dict[str, Sequence], *, batch_size: int = 32,
                       on_scored: Callable[[str, dict], None] | None = None,
                       log: Callable[[str], None] | None = print,
-                      stores: Callable[[str], EmbeddingStore] | None = None) -> tuple[dict[str, dict], dict]:
+                      stores: Callable[[str], EmbeddingStore] | None = None,
+                      show_progress: bool = False) -> tuple[dict[str, dict], dict]:
     """Score every dataset (`{name: rows}`) with `encoder`; returns (`{name: score_record}`, encoding stats).
-    `stores(name)`: where a dataset's embeddings are kept until it is scored (resuming inside a dataset)."""
+    `stores(name)`: where a dataset's embeddings are kept until it is scored (resuming inside a dataset);
+    `show_progress`: one bar per dataset (items encoded, on rank 0)."""
     log = log or (lambda message: None)
     table, counts = collect_items(datasets), {"encode_calls": 0, "encoded_items": 0}
     last_use, cache, records = _last_use(table), {}, {}
     for position, name in enumerate(table.queries):
         start, ids = time.perf_counter(), table.dataset_items(name)
         store = stores(name) if stores is not None else None
-        vectors = _dataset_embeddings(encoder, table, ids, cache, batch_size, log, counts, store)
+        bar = functools.partial(tqdm, desc=name, unit="item", leave=False) if show_progress and _world()[0] == 0 else None
+        vectors = _dataset_embeddings(encoder, table, ids, cache, batch_size, log, counts, store, bar)
         local = torch.full((len(table.items),), -1, dtype=torch.long)
         local[ids] = torch.arange(len(ids))
         candidates = table.candidates[name]
@@ -454,7 +470,9 @@ class WorkerEncoder:
             raise EvalInputError(f"--workers: {type(encoder).__name__}.encode takes no num_workers")
         self.encoder, self.workers = encoder, workers
 
-    def encode(self, texts=None, images=None, **kwargs):
+    def encode(self, texts=None, images=None, progress=None, **kwargs):
+        if progress is not None:
+            kwargs["progress"] = progress
         return self.encoder.encode(texts=texts, images=images, num_workers=self.workers, **kwargs)
 
 def _weights_stamp(model: str, encoder) -> list | None:
@@ -467,7 +485,7 @@ def _weights_stamp(model: str, encoder) -> list | None:
 def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = None, subsets: Sequence[str] | None = None,
                   overwrite: bool = False, batch_size: int = 16, max_rows: int | None = None,
                   encoder=None, device: str | None = None, dtype: str = "auto", max_length: int | None = None,
-                  log=print, workers: int = 0) -> dict:
+                  log=print, workers: int = 0, show_progress: bool = False) -> dict:
     """Evaluate `model` (or `encoder`) on the MMEB-format `data`; writes score files, summary.json and summary.md to
     `out`; returns the summary. Under torch.distributed the ranks share the encoding and rank 0 logs and writes."""
     rank, world = _world()
@@ -498,7 +516,8 @@ def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = N
         save = lambda name, record: rank == 0 and write_json_atomic(
             score_path(out, name), {**record, "max_rows": max_rows, "max_length": max_length})
         stores = lambda name: EmbeddingStore(Path(out) / ".embeddings" / name, about)
-        records, stats = evaluate_datasets(encoder, datasets, batch_size=batch_size, on_scored=save, log=log, stores=stores)
+        records, stats = evaluate_datasets(encoder, datasets, batch_size=batch_size, on_scored=save, log=log, stores=stores,
+                                           show_progress=show_progress)
         done.update(records)
     per_dataset = {name: done[name]["precision_at_1"] for name in names}
     summary = mmeb_summary(per_dataset)
@@ -519,7 +538,8 @@ def run_mmeb(args: argparse.Namespace) -> int:
     try:
         evaluate_mmeb(args.model, args.data, args.out, image_root=args.image_root, subsets=args.subsets,
                       overwrite=args.overwrite, batch_size=args.batch_size, max_rows=args.max_rows,
-                      device=args.device, dtype=args.dtype, max_length=args.max_length, workers=args.workers)
+                      device=args.device, dtype=args.dtype, max_length=args.max_length, workers=args.workers,
+                      show_progress=True)
     except (EvalInputError, DataError) as error:
         print(f"llave eval mmeb: error: {error}", file=sys.stderr)
         return 2

@@ -448,16 +448,19 @@ def _prepared(chunks: list[list[int]], make_batch, workers: int):
     from torch.utils.data import DataLoader
     return iter(DataLoader(chunks, batch_size=None, collate_fn=make_batch, num_workers=workers))
 
-def _run(self, chunks, make_batch, n: int, normalize: bool, show_progress: bool, workers: int = 0) -> torch.Tensor:
-    "Embed each chunk of item indices and scatter the rows back into an [n, d] float32 CPU tensor."
+def _run(self, chunks, make_batch, n: int, normalize: bool, show_progress: bool, workers: int = 0,
+         progress=None) -> torch.Tensor:
+    "Embed each chunk of item indices and scatter the rows back into an [n, d] float32 CPU tensor (`progress.update` per chunk)."
     out = torch.empty(n, self.dim, dtype=torch.float32)
     was_training = self.model.training
     self.model.eval()
     try:
         with torch.no_grad():
             batches = _prepared(chunks, make_batch, workers)
-            for chunk in tqdm(chunks, disable=not show_progress or len(chunks) < 5, leave=False):
+            for chunk in tqdm(chunks, disable=not show_progress or progress is not None or len(chunks) < 5, leave=False):
                 out[chunk] = self.forward(normalize=normalize, **_on_device(self, next(batches))).float().cpu()
+                if progress is not None:
+                    progress.update(len(chunk))
     finally:
         self.model.train(was_training)
     return out
@@ -498,12 +501,13 @@ def _to_device(self, device) -> None:
 @patch
 def encode(self: LLaVE, texts: str | Sequence[str] | None = None, images=None, batch_size: int = 32,
            normalize: bool = True, show_progress: bool = True, max_length: int | None = None, device=None,
-           convert_to_numpy: bool = False, convert_to_tensor: bool = False, num_workers: int = 0):
+           convert_to_numpy: bool = False, convert_to_tensor: bool = False, num_workers: int = 0, progress=None):
     """Embeddings of texts, images, or image+text pairs, in the given order: float32 on the CPU, a tensor (a NumPy
     array with `convert_to_numpy`). One string or image gives one vector [d], a list [n, d], as in
     sentence-transformers. Images: PIL images, paths, http(s) URLs, data URIs or base64 (`load_rgb`); None in a list
     of images leaves that item text only. `device`: where the model runs (it is moved there). `num_workers`: processes
-    that decode and prepare the next batches while the model runs (0: one batch at a time, here)."""
+    that decode and prepare the next batches while the model runs (0: one batch at a time, here). `progress`: a bar of
+    the caller's (anything with `update(n)`) advanced by each batch's items, instead of this call's own."""
     texts, single_text = _listed(texts, "texts", (str,))
     images, single_image = _listed(images, "images", (str, os.PathLike, Image.Image))
     if texts is None and images is None:
@@ -521,7 +525,7 @@ def encode(self: LLaVE, texts: str | Sequence[str] | None = None, images=None, b
                             [images[i] for i in chunk] if images is not None else None, max_length=max_length,
                             on_device=False)
     chunks = _batches(order, batch_size, lambda i: has_image[i])
-    embeddings = _run(self, chunks, make_batch, n, normalize, show_progress, num_workers)
+    embeddings = _run(self, chunks, make_batch, n, normalize, show_progress, num_workers, progress)
     return _finish(self, embeddings, single_text or single_image, convert_to_numpy, convert_to_tensor)
 
 def _video_frames(video, index: int, fps: float, max_frames: int):

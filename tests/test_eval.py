@@ -386,3 +386,23 @@ def test_worker_processes_give_the_same_scores(tmp_path):
     from llave.eval import WorkerEncoder
     with pytest.raises(EvalInputError, match="--workers: Plain.encode takes no num_workers"):
         WorkerEncoder(Plain(), 2)
+
+
+def test_one_progress_bar_per_dataset_reaches_its_items(tmp_path, monkeypatch):
+    "A bar per dataset that encodes anything, counting its items to the end; ImageNet-A's items were all ImageNet-1K's."
+    from llave import eval as evaluation
+    bars = []
+    class Bar:
+        def __init__(self, total, desc, **kwargs):
+            self.total, self.desc, self.n, self.closed = total, desc, 0, False
+            bars.append(self)
+        def update(self, n):
+            self.n += n
+        def close(self):
+            self.closed = True
+    monkeypatch.setattr(evaluation, "tqdm", Bar)
+    data = write_mmeb_dir(tmp_path / "data")
+    evaluate_mmeb("m", str(data / "eval"), str(tmp_path / "out"), image_root=str(data), encoder=HashingEncoder(dim=8),
+                  log=None, show_progress=True, batch_size=2)
+    assert [(bar.desc, bar.n, bar.closed) for bar in bars] == [("ImageNet-1K", 8, True), ("MSCOCO_t2i", 8, True)]
+    assert all(bar.n == bar.total for bar in bars)
