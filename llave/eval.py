@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from .core import SUMMARY_COLUMNS, benchmark_tasks, reference, write_bytes_atomic, write_json_atomic, write_text_atomic
 from .data import DataError, EvalRow, load_eval_dataset
+from .loss import distributed_info
 
 # %% auto #0
 __all__ = ['Item', 'STORE_CHUNK', 'MMEB_EVAL_HUB_ID', 'DATA_SUFFIXES', 'correct_at_1', 'precision_at_1', 'mmeb_summary',
@@ -167,14 +168,10 @@ def encode_items(encoder, items: Sequence[Item], *, batch_size: int = 32, chunk:
     return output if output is not None else torch.empty(0, 0)
 
 # %% ../nbs/07_eval_mmeb.ipynb #26d73176
-def _world() -> tuple[int, int]:
-    import torch.distributed as dist
-    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
-
 def shard_encode(encoder, items: Sequence[Item], *, batch_size: int = 32, log: Callable[[str], None] | None = None,
                  stats: dict | None = None, progress=None) -> torch.Tensor:
     "`encode_items` split over the processes of `torch.distributed` (rank r takes items r, r + world, ...); every rank gets `[n, d]`."
-    rank, world = _world()
+    rank, world = distributed_info()
     if world == 1:
         return encode_items(encoder, items, batch_size=batch_size, log=log, stats=stats, progress=progress)
     import torch.distributed as dist
@@ -220,7 +217,7 @@ class EmbeddingStore:
 
     def save(self, items: Sequence[Item], vectors: torch.Tensor) -> None:
         "Add the embeddings `vectors` `[n, d]` of `items` (rank 0 writes)."
-        if _world()[0] != 0 or not len(items):
+        if distributed_info()[0] != 0 or not len(items):
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.folder / "about.json", json.dumps(self.about))
@@ -230,7 +227,7 @@ class EmbeddingStore:
                            save({"embeddings": vectors.contiguous()}, metadata=metadata))
 
     def clear(self) -> None:
-        if _world()[0] == 0:
+        if distributed_info()[0] == 0:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -311,7 +308,7 @@ def evaluate_datasets(encoder, datasets: dict[str, Sequence], *, batch_size: int
     for position, name in enumerate(table.queries):
         start, ids = time.perf_counter(), table.dataset_items(name)
         store = stores(name) if stores is not None else None
-        bar = functools.partial(tqdm, desc=name, unit="item", leave=False) if show_progress and _world()[0] == 0 else None
+        bar = functools.partial(tqdm, desc=name, unit="item", leave=False) if show_progress and distributed_info()[0] == 0 else None
         vectors = _dataset_embeddings(encoder, table, ids, cache, batch_size, log, counts, store, bar)
         local = torch.full((len(table.items),), -1, dtype=torch.long)
         local[ids] = torch.arange(len(ids))
@@ -488,7 +485,7 @@ def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = N
                   log=print, workers: int = 0, show_progress: bool = False) -> dict:
     """Evaluate `model` (or `encoder`) on the MMEB-format `data`; writes score files, summary.json and summary.md to
     `out`; returns the summary. Under torch.distributed the ranks share the encoding and rank 0 logs and writes."""
-    rank, world = _world()
+    rank, world = distributed_info()
     log = log if log is not None and rank == 0 else (lambda message: None)
     if max_rows is not None and max_rows < 1:
         raise EvalInputError(f"--max-rows must be positive, got {max_rows}")

@@ -387,8 +387,8 @@ def encode_clips(model, videos: VideoSet, *, fps: float = 3.0, max_frames: int =
 def shard_clips(model, videos: VideoSet, **options) -> tuple[torch.Tensor, list[int], dict[str, str]]:
     """`encode_clips` over the processes of torch.distributed (rank r takes clips r, r + world, ...); every rank gets
     the whole result, in the clips' order. One process: `encode_clips`."""
-    from llave.eval import _world
-    rank, world = _world()
+    from llave.loss import distributed_info
+    rank, world = distributed_info()
     if world == 1:
         return encode_clips(model, videos, **options)
     import torch.distributed as dist
@@ -463,7 +463,7 @@ def load_model(path: str | Path, device: str | None = None, dtype: str = "auto")
 def run_eval_video(args) -> int:
     """Run `llave eval video` with parsed `args`: evaluate, write `video_{dataset}.json`, print the table. Under
     torchrun the clips are shared among the processes and rank 0 writes."""
-    from llave.eval import _world
+    from llave.loss import distributed_info
     from llave.train import setup_distributed
     rank = setup_distributed()[0]
     videos = load_video_set(args.dataset, args.videos, args.annotations, test_list=args.test_list,
@@ -474,7 +474,7 @@ def run_eval_video(args) -> int:
                                       max_length=args.max_length)
     if rank != 0:
         return 0
-    result = {"model": str(args.model), **result, "paper_table4_t2v": paper_rows(result["dataset"]), "processes": _world()[1]}
+    result = {"model": str(args.model), **result, "paper_table4_t2v": paper_rows(result["dataset"]), "processes": distributed_info()[1]}
     path = write_json_atomic(Path(args.out) / f"video_{args.dataset}.json", result)
     print(format_results(result, label=Path(args.model).name or "model"))
     print(f"results written to {path}")
