@@ -10,7 +10,6 @@ pooling), the loss, the backward and the optimizer. Both paths run the same batc
 about five times) and the filling is timed on its own. Prints one table and the ratio of the step times (medians).
 """
 import argparse
-import contextlib
 import json
 import statistics
 import time
@@ -75,6 +74,22 @@ def run_path(name, batches, config, state, steps, cache=None):
     return {"path": name, "step_s": total / steps, **{k: v / steps for k, v in timers.items()}, "losses": losses}
 
 
+def matmul_floor(batches, config, state, cache, steps=8):
+    """The cached path's matrix multiplies (and attention kernels) alone, ms a step, under torch.profiler: the part of
+    the step that less waste cannot remove, only less arithmetic or a faster matrix unit."""
+    from torch.profiler import ProfilerActivity, profile
+    kernels = {"aten::mm": "matmul", "aten::addmm": "matmul", "aten::bmm": "matmul"}
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        result = run_path("profiled", batches, config, state, steps, cache)
+    times = {"matmul": 0.0, "attention": 0.0}
+    for event in prof.key_averages():
+        if event.key in kernels:
+            times["matmul"] += event.self_cpu_time_total / 1e3 / steps
+        elif "scaled_dot_product" in event.key:
+            times["attention"] += event.self_cpu_time_total / 1e3 / steps
+    return {**times, "step_ms_profiled": 1e3 * result["step_s"]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
@@ -105,10 +120,11 @@ def main():
     for repeat in range(args.repeats):
         results.append(run_path("today (processor + padded batches)", batches, config, state, args.steps))
         results.append(run_path("cached + grouped by length + shared prefix", batches, config, state, args.steps, cache))
-    report(results, fill, args)
+    floor = matmul_floor(batches, config, state, cache)
+    report(results, fill, args, floor)
 
 
-def report(results, fill, args):
+def report(results, fill, args, floor):
     phases = ("prepare", "tower", "forward", "loss", "backward", "optimizer", "other", "step_s")
     print(f"{args.steps} steps of the demo (batch 32, seed 0's batches), {args.threads} thread(s), {args.repeats} repeats; ms a step (median)")
     print("| path | " + " | ".join(p.replace("step_s", "step") for p in phases) + " |")
@@ -124,9 +140,15 @@ def report(results, fill, args):
         f"{a['step_s'] / b['step_s']:.2f}x" for a, b in zip(results[::2], results[1::2])) + ")")
     print(f"largest loss difference between the paths over the {args.steps} steps: {largest:.2e}")
     print(f"filling the cache: {fill['items']} items in {fill['seconds']:.1f} s ({fill['items'] / fill['seconds']:.0f} items/s, once per worker)")
+    share = floor["matmul"] / floor["step_ms_profiled"]
+    print(f"the cached step's matrix multiplies alone (profiled, 8 steps): {floor['matmul']:.0f} ms of "
+          f"{floor['step_ms_profiled']:.0f} ms ({100 * share:.0f}%), attention kernels {floor['attention']:.0f} ms; "
+          f"3x today's step would be {1000 * old['step_s'] / 3:.0f} ms, i.e. {1000 * new['step_s'] * share:.0f} ms of "
+          f"matrix multiplies and nothing else")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"results": results, "fill": fill, "steps": args.steps, "threads": args.threads}, handle, indent=1)
+            json.dump({"results": results, "fill": fill, "steps": args.steps, "threads": args.threads,
+                       "floor_ms": floor}, handle, indent=1)
 
 
 if __name__ == "__main__":

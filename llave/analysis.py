@@ -5,10 +5,8 @@
 # %% ../nbs/10_hard_negatives.ipynb #2a4c62a1
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import os
 import re
 import textwrap
 from pathlib import Path
@@ -19,8 +17,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .core import SUMMARY_COLUMNS, compare_seeds, write_png_atomic
-from .eval import candidate_scores, candidate_similarities, correct_at_1
+from .core import compare_seeds
+from .eval import candidate_scores, candidate_similarities
+from .core import InputError
 
 # %% auto #0
 __all__ = ['SEPARATION_MEASURES', 'KINDS', 'load_results', 'seed_frame', 'compare_frame', 'verdict', 'paired_differences',
@@ -38,7 +37,7 @@ def load_results(directory: str | Path) -> tuple[dict, dict]:
     content = json.loads(path.read_text())
     missing = [key for key in ("settings", "results") if key not in content]
     if missing or not content["results"]:
-        raise ValueError(f"{path}: expected keys 'settings' and a non-empty 'results', missing {missing or ['results']}")
+        raise InputError(f"{path}: expected keys 'settings' and a non-empty 'results', missing {missing or ['results']}")
     return content["settings"], content["results"]
 
 # %% ../nbs/10_hard_negatives.ipynb #669ddf74
@@ -71,7 +70,7 @@ def verdict(name: str, differences, first: str = "InfoNCE", second: str = "LLaVE
     try:
         result = compare_seeds(differences, unit, digits)
     except ValueError as error:
-        raise ValueError(f"{name}: {error}") from None
+        raise InputError(f"{name}: {error}") from None
     return f"{name}, {second} vs {first}: {result['text']}."
 
 # %% ../nbs/10_hard_negatives.ipynb #3a2c25a6
@@ -173,7 +172,7 @@ def row_attributes(rows, vocabulary) -> list[str | None]:
 def neighbour_agreement(vectors: torch.Tensor, labels: list, k: int = 10) -> float:
     "Mean share (%) of each row's `k` nearest other rows (cosine) of `vectors` `[n, d]` with the same label."
     if len(labels) != len(vectors) or len(vectors) <= k:
-        raise ValueError(f"need more than k={k} rows and one label per row; got {len(vectors)} rows, {len(labels)} labels")
+        raise InputError(f"need more than k={k} rows and one label per row; got {len(vectors)} rows, {len(labels)} labels")
     normal = F.normalize(vectors.float(), dim=-1)
     similarity = (normal @ normal.T).fill_diagonal_(-math.inf)
     neighbours = similarity.topk(k, dim=1).indices                                  # [n, k]
@@ -194,7 +193,7 @@ def umap_projection(vectors: torch.Tensor, seed: int = 0, neighbours: int = 15) 
 def disagreements(first: torch.Tensor, second: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "Indices of the queries only `first` gets right and of those only `second` gets right (bool `[n]` each)."
     if first.shape != second.shape or first.dim() != 1:
-        raise ValueError(f"need two 1-D bool tensors of the same length, got {tuple(first.shape)} and {tuple(second.shape)}")
+        raise InputError(f"need two 1-D bool tensors of the same length, got {tuple(first.shape)} and {tuple(second.shape)}")
     return (first & ~second).nonzero().flatten(), (second & ~first).nonzero().flatten()
 
 def sign_test(wins: int, losses: int) -> float:

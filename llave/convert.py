@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 
 from .core import IMAGE_TOKEN, VIDEO_TOKEN, atomic_directory, llave_cache
 from .model import VIDEO_NEWLINES, QWEN_CHAT_TEMPLATE, grid_pinpoints, save_processor, write_sentence_transformers
+from .core import InputError
 
 # %% auto #0
 __all__ = ['KEY_MAPPING', 'KNOWN_VISION_HEADS', 'QWEN2_KEYS', 'SOURCE_FIELDS', 'CHECKED_FIELDS', 'TRAINING_FIELDS',
@@ -60,7 +61,7 @@ def vision_input_size(tower: str, side: int, patch: int, image_size: int | None 
         match = re.search(r"-(\d+)$", str(tower).rstrip("/"))
         image_size = int(match.group(1)) if match else side * patch
     if image_size // patch != side:
-        raise ValueError(f"vision tower {tower!r}: {image_size}-pixel inputs with patch {patch} give a "
+        raise InputError(f"vision tower {tower!r}: {image_size}-pixel inputs with patch {patch} give a "
                          f"{image_size // patch}×{image_size // patch} grid, but its weights hold {side}×{side} positions")
     return image_size
 
@@ -72,10 +73,10 @@ def vision_config_from_weights(weights: dict, tower: str, vision_heads: int | No
     layers = {int(m.group(1)) for k in weights if (m := re.match(r"model\.vision_tower\.encoder\.layers\.(\d+)\.", k))}
     heads = vision_heads or KNOWN_VISION_HEADS.get(tower)
     if heads is None:
-        raise ValueError(f"unknown vision tower {tower!r}: give its number of attention heads (--vision-heads)")
+        raise InputError(f"unknown vision tower {tower!r}: give its number of attention heads (--vision-heads)")
     side = math.isqrt(positions)
     if side * side != positions:
-        raise ValueError(f"vision tower {tower!r}: {positions} position embeddings are not a square grid")
+        raise InputError(f"vision tower {tower!r}: {positions} position embeddings are not a square grid")
     return SiglipVisionConfig(
         hidden_size=patch.shape[0], patch_size=patch.shape[-1], num_hidden_layers=len(layers),
         image_size=vision_input_size(tower, side, patch.shape[-1], image_size),
@@ -105,19 +106,19 @@ NEWLINE_HINT = ("llave implements 'one_token' (one newline after a clip) and 'gr
 def check_source_config(source: dict, path) -> None:
     "Refuse a source configuration this converter does not understand, naming the field and what it accepts."
     if "LlavaQwenForCausalLM" not in (source.get("architectures") or []) and source.get("model_type") != "llava_qwen":
-        raise ValueError(f"{path}: not a LLaVA-NeXT llava_qwen checkpoint (architectures {source.get('architectures')})")
+        raise InputError(f"{path}: not a LLaVA-NeXT llava_qwen checkpoint (architectures {source.get('architectures')})")
     for key, allowed in SOURCE_FIELDS.items():
         if key in source and source[key] not in allowed:
             hint = f"; {NEWLINE_HINT}" if key == "mm_newline_position" else ""
-            raise ValueError(f"{path}: {key} is {source[key]!r}; llave convert supports {list(allowed)}{hint}")
+            raise InputError(f"{path}: {key} is {source[key]!r}; llave convert supports {list(allowed)}{hint}")
     if not re.fullmatch(r"anyres_max_\d+", str(source.get("image_aspect_ratio", ""))):
-        raise ValueError(f"{path}: image_aspect_ratio {source.get('image_aspect_ratio')!r} is not anyres_max_N")
+        raise InputError(f"{path}: image_aspect_ratio {source.get('image_aspect_ratio')!r} is not anyres_max_N")
     if "image_grid_pinpoints" not in source:
-        raise ValueError(f"{path}: image_grid_pinpoints is missing")
+        raise InputError(f"{path}: image_grid_pinpoints is missing")
     known = set(QWEN2_KEYS) | set(SOURCE_FIELDS) | CHECKED_FIELDS | TRAINING_FIELDS | _generic_config_keys()
     unknown = sorted(set(source) - known)
     if unknown:
-        raise ValueError(f"{path}: fields llave convert does not know {unknown}: it refuses to guess what they change; "
+        raise InputError(f"{path}: fields llave convert does not know {unknown}: it refuses to guess what they change; "
                          "remove them from config.json if they do not affect the model's computation")
 
 def _generic_config_keys() -> set:
@@ -131,7 +132,7 @@ def target_config(source: dict, weights: dict, tokenizer, vision_heads: int | No
     from transformers import LlavaOnevisionConfig, Qwen2Config
     vision = vision_config_from_weights(weights, source.get("mm_vision_tower", ""), vision_heads, image_size)
     if source.get("mm_hidden_size", vision.hidden_size) != vision.hidden_size:
-        raise ValueError(f"mm_hidden_size is {source['mm_hidden_size']} but the vision tower is {vision.hidden_size} wide")
+        raise InputError(f"mm_hidden_size is {source['mm_hidden_size']} but the vision tower is {vision.hidden_size} wide")
     text = Qwen2Config(**{k: source[k] for k in QWEN2_KEYS if k in source},
                        vocab_size=weights["model.language_model.embed_tokens.weight"].shape[0],
                        pad_token_id=tokenizer.pad_token_id)
@@ -191,7 +192,7 @@ def check_weights(weights: dict, config) -> None:
     shapes = sorted(f"{k}: {tuple(weights[k].shape)} != {expected[k]}" for k in set(expected) & set(weights)
                     if tuple(weights[k].shape) != expected[k])
     if missing or left_over or shapes:
-        raise ValueError(f"conversion mismatch: missing {missing[:10]}, left over {left_over[:10]}, shapes {shapes[:10]}")
+        raise InputError(f"conversion mismatch: missing {missing[:10]}, left over {left_over[:10]}, shapes {shapes[:10]}")
 
 def write_weights(weights: dict, directory: Path, shard_bytes: int = 4 << 30) -> None:
     "Save `weights` as safetensors shards (one file when small) with the transformers index."

@@ -18,9 +18,13 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['SYSTEM_PROMPT', 'IMAGE_TOKEN', 'VIDEO_TOKEN', 'VIDEO_PROMPT', 'CAPTION_PROMPT', 'PROMPT_END', 'REFERENCE',
-           'SUMMARY_COLUMNS', 'MINI_TASKS', 'llave_prompt', 'reference', 'benchmark_tasks', 'dataset_task',
-           'write_bytes_atomic', 'file_sha256', 'write_text_atomic', 'write_json_atomic', 'write_png_atomic',
-           'atomic_directory', 'llave_cache', 'compare_seeds']
+           'SUMMARY_COLUMNS', 'MINI_TASKS', 'InputError', 'llave_prompt', 'reference', 'benchmark_tasks',
+           'dataset_task', 'write_bytes_atomic', 'file_sha256', 'write_text_atomic', 'write_json_atomic',
+           'write_png_atomic', 'atomic_directory', 'llave_cache', 'compare_seeds']
+
+# %% ../nbs/02_core.ipynb #1e2b0c02
+class InputError(ValueError):
+    "Bad input from the user (a file, row, field, argument or setting), named in the message; the CLI prints it as one line."
 
 # %% ../nbs/02_core.ipynb #d524490a
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -104,12 +108,18 @@ def write_png_atomic(path: str | Path, image) -> Path:
     image.save(buffer, format="PNG")
     return write_bytes_atomic(path, buffer.getvalue())
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
 def atomic_directory(directory: str | Path, write, replace: bool = True) -> Path:
     """Run `write(tmp)` into a fresh sibling directory, then move it to `directory`, replacing it; with
     `replace=False` (a cache) a `directory` that another process made meanwhile stays and ours is dropped."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    tmp.chmod(0o777 & ~_umask())                   # mkdtemp's 0o700 would make a shared cache private
     try:
         write(tmp)
         if replace and directory.exists():
@@ -132,7 +142,7 @@ def compare_seeds(differences, unit: str = "points", digits: int = 1) -> dict:
     "The rule for `differences` `[seeds]` (B − A per seed): `verdict` (better/worse/not separated), wins, mean, std, text."
     differences = np.asarray(differences, dtype=float)
     if differences.ndim != 1 or len(differences) == 0 or not np.isfinite(differences).all():
-        raise ValueError(f"need a 1-D array of finite per-seed differences, got {differences!r}")
+        raise InputError(f"need a 1-D array of finite per-seed differences, got {differences!r}")
     n, wins, losses = len(differences), int((differences > 0).sum()), int((differences < 0).sum())
     verdict = "better" if n > 1 and wins == n else "worse" if n > 1 and losses == n else "not separated"
     std = float(differences.std(ddof=1)) if n > 1 else math.nan

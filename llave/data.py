@@ -11,17 +11,19 @@ import re
 import warnings
 from collections import deque
 from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastcore.basics import patch
 from PIL import Image, UnidentifiedImageError
 
 from .core import IMAGE_TOKEN
+from .core import InputError
 
 # %% auto #0
-__all__ = ['TRAIN_COLUMNS', 'EVAL_COLUMNS', 'format_text', 'DataError', 'load_image', 'read_rows', 'resolve_image', 'Rows',
-           'TrainPair', 'load_train_pairs', 'EvalRow', 'load_eval_dataset', 'ModalityBatchSampler']
+__all__ = ['DATA_SUFFIXES', 'TRAIN_COLUMNS', 'EVAL_COLUMNS', 'format_text', 'DataError', 'load_image', 'read_rows',
+           'resolve_image', 'Rows', 'TrainPair', 'load_train_pairs', 'EvalRow', 'load_eval_dataset',
+           'ModalityBatchSampler']
 
 # %% ../nbs/03_data.ipynb #b4c38c7d
 _IMAGE_MARKER = re.compile(re.escape(IMAGE_TOKEN) + r"|<\|image_\d+\|>")
@@ -41,7 +43,7 @@ def format_text(text: str, has_image: bool) -> str:
 
 
 # %% ../nbs/03_data.ipynb #fdfe0502
-class DataError(ValueError):
+class DataError(InputError):
     "Bad input data: the message names the file or subset, the row and the field."
 
 def load_image(path: str | Path, *, subset: str | None = None, row: int | None = None) -> Image.Image:
@@ -56,15 +58,15 @@ def load_image(path: str | Path, *, subset: str | None = None, row: int | None =
         raise DataError(f"{where}: corrupt or unreadable image {path}: {error}") from None
 
 # %% ../nbs/03_data.ipynb #695c6877
-_EXTENSIONS = (".jsonl", ".json", ".parquet")
+DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
 
 def _local_files(root: Path, name: str, split: str) -> list[Path]:
     "The files of subset `name` under `root`, in the layouts described above."
-    for extension in _EXTENSIONS:
+    for extension in DATA_SUFFIXES:
         if (root/f"{name}{extension}").is_file(): return [root/f"{name}{extension}"]
     folder = root/name
     if folder.is_dir():
-        files = sorted(p for p in folder.glob(f"{split}*") if p.suffix in _EXTENSIONS)
+        files = sorted(p for p in folder.glob(f"{split}*") if p.suffix in DATA_SUFFIXES)
         if files: return files
     found = sorted(p.name for p in root.iterdir())[:20] if root.is_dir() else []
     raise DataError(f"no data for {name!r} (split {split!r}) in {root}: expected {name}.jsonl, {name}.json, "
@@ -168,8 +170,8 @@ def _subset_names(source, subsets) -> list[str]:
     root = Path(source)
     if not root.is_dir(): raise DataError(f"give the subsets to read from {source}")
     return sorted({p.stem if p.is_file() else p.name for p in root.iterdir()
-                   if (p.is_file() and p.suffix in _EXTENSIONS) or p.is_dir() and not p.name.startswith(".")
-                   and any(q.suffix in _EXTENSIONS for q in p.iterdir())})
+                   if (p.is_file() and p.suffix in DATA_SUFFIXES) or p.is_dir() and not p.name.startswith(".")
+                   and any(q.suffix in DATA_SUFFIXES for q in p.iterdir())})
 
 def load_train_pairs(source: str | Path, subsets: str | Sequence[str] | None = None, *, split: str = "original",
                      max_rows: int | None = 50000, image_root: str | Path | None = None,
@@ -239,16 +241,16 @@ class ModalityBatchSampler:
     "Batches of indices, one group per batch, deterministic in `(seed, step)` and resumable from `start_step`."
     def __init__(self, groups: Sequence[Hashable], batch_size: int, *, seed: int = 0, drop_last: bool = True,
                  distinct: Sequence[Hashable] | None = None, start_step: int = 0, num_steps: int | None = None):
-        if batch_size < 1: raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if batch_size < 1: raise InputError(f"batch_size must be >= 1, got {batch_size}")
         if distinct is not None and len(distinct) != len(groups):
-            raise ValueError(f"distinct has {len(distinct)} keys for {len(groups)} items")
+            raise InputError(f"distinct has {len(distinct)} keys for {len(groups)} items")
         self.groups, self.batch_size, self.seed, self.drop_last = list(groups), batch_size, seed, drop_last
         self.distinct, self.start_step, self.num_steps = distinct, start_step, num_steps
         self.members: dict = {}
         for index, key in enumerate(self.groups): self.members.setdefault(key, []).append(index)
         self._plans: dict[int, list[list[int]]] = {}
         self.per_epoch = len(self.epoch(0))
-        if not self.per_epoch: raise ValueError(f"no full batch of {batch_size}: group sizes "
+        if not self.per_epoch: raise InputError(f"no full batch of {batch_size}: group sizes "
                                                f"{ {k: len(v) for k, v in self.members.items()} }")
 
     @classmethod

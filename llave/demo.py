@@ -8,13 +8,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,8 +25,10 @@ from .core import IMAGE_TOKEN, SUMMARY_COLUMNS, compare_seeds, dataset_task, wri
 from .minimmeb import MINI_EVAL_DATASETS, MINI_FORMAT, MiniConfig, ensure_mini, mini_eval_dataset, mini_train_pairs
 from .model import LLaVE, load_tiny_sizes, tiny_llava_onevision
 from .pretrain import PretrainConfig, check_run_config, pretrain, pretrained_model, pretrained_record
-from .train import CONFIG_DIRECTORY, checkpoint_directories, copy_model, load_config, load_pairs, train
+from .train import (CONFIG_DIRECTORY, checkpoint_directories, config_from_dict, copy_model, load_config, load_pairs,
+                         train)
 from .video import evaluate_video_retrieval, load_video_set
+from .core import InputError
 
 # %% auto #0
 __all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COLUMNS', 'CHANCE', 'TARGETS', 'RESUMABLE',
@@ -55,7 +55,7 @@ def loss_overrides(spec) -> dict:
     spec = {"alpha": float(spec)} if isinstance(spec, (int, float)) else dict(spec)
     unknown = set(spec) - set(LOSS_FIELDS)
     if unknown:
-        raise ValueError(f"unknown loss fields {sorted(unknown)}; a demo loss sets {list(LOSS_FIELDS)}")
+        raise InputError(f"unknown loss fields {sorted(unknown)}; a demo loss sets {list(LOSS_FIELDS)}")
     return spec
 
 @dataclass
@@ -80,13 +80,13 @@ class DemoSettings:
 
     def __post_init__(self):
         if not 0 <= self.warmup_steps < self.steps:     # else the learning rate would never leave its warmup
-            raise ValueError(f"DemoSettings: warmup_steps must be at least 0 and fewer than steps ({self.steps}), "
+            raise InputError(f"DemoSettings: warmup_steps must be at least 0 and fewer than steps ({self.steps}), "
                              f"got {self.warmup_steps}")
         if self.line_drawings is not None and self.start != "pretrain":
-            raise ValueError(f"DemoSettings: line_drawings ({self.line_drawings}) is set only with start='pretrain' (the "
+            raise InputError(f"DemoSettings: line_drawings ({self.line_drawings}) is set only with start='pretrain' (the "
                              f"generative stage run here; --from-scratch), not {self.start!r}, whose start is fixed")
         if self.line_drawings is not None and self.line_drawings < 0:
-            raise ValueError(f"DemoSettings: line_drawings must be >= 0, got {self.line_drawings}")
+            raise InputError(f"DemoSettings: line_drawings must be >= 0, got {self.line_drawings}")
 
     @property
     def generative_line_drawings(self) -> int:
@@ -119,7 +119,7 @@ def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", l
             config = dataclasses.replace(config, line_drawings=line_drawings)
         return pretrain_here(out / "pretrain", config)
     if start != "random":
-        raise ValueError(f"start must be one of {DEMO_STARTS}, got {start!r}")
+        raise InputError(f"start must be one of {DEMO_STARTS}, got {start!r}")
     path = out / f"seed{seed}" / "initial-model"
     if not path.exists():
         pairs = mini_train_pairs(root)
@@ -145,15 +145,15 @@ def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoS
     done = [p for p in checkpoint_directories(run) if p.name == f"checkpoint-{settings.steps}"]
     if done:
         return done[0]
-    overrides = [f"model={init}", f"output_dir={run}", f"seed={seed}", f"tau={settings.tau}",
-                 f"max_steps={settings.steps}", f"batch_size={settings.batch_size}",
-                 f"learning_rate={settings.learning_rate}", f"warmup_ratio={settings.warmup_steps / settings.steps}",
-                 f"save_every={settings.steps}", "keep_last=1", f"show_progress={settings.show_progress and on_step is None}",
-                 f"gradcache_chunk_size={settings.gradcache_chunk_size}",
-                 f"gradient_accumulation_steps={settings.gradient_accumulation_steps}",
-                 f"freeze_vision={settings.start != 'random'}"]    # a pretrained tower stays frozen, as in the paper
-    overrides += [f"{key}={value}" for key, value in {**loss_overrides(loss), **(extra or {})}.items()]
-    train(load_config("tiny", overrides), on_step=on_step)
+    fields = dict(model=str(init), output_dir=str(run), seed=seed, tau=settings.tau, max_steps=settings.steps,
+                  batch_size=settings.batch_size, learning_rate=settings.learning_rate,
+                  warmup_ratio=settings.warmup_steps / settings.steps,
+                  warmup_from_zero=False,     # the committed runs' schedule (lesson 06), kept until the demo is rerun
+                  save_every=settings.steps, keep_last=1, show_progress=settings.show_progress and on_step is None,
+                  gradcache_chunk_size=settings.gradcache_chunk_size,
+                  gradient_accumulation_steps=settings.gradient_accumulation_steps,
+                  freeze_vision=settings.start != "random")    # a pretrained tower stays frozen, as in the paper
+    train(config_from_dict({**fields, **loss_overrides(loss), **(extra or {})}, load_config("tiny")), on_step=on_step)
     return run / f"checkpoint-{settings.steps}"
 
 # %% ../nbs/09_demo.ipynb #c9ca1c7b
@@ -165,7 +165,7 @@ def pooled_auroc(positive: torch.Tensor, negative: torch.Tensor) -> float:
     """P(positive > negative) in %, over every pair of `positive` `[n]` and `negative` `[m]` (ties count half): the
     area under the ROC curve of the two pooled sets, unchanged by any increasing map of the cosine scale."""
     if positive.numel() == 0 or negative.numel() == 0:
-        raise ValueError(f"need positives and negatives, got {positive.numel()} and {negative.numel()}")
+        raise InputError(f"need positives and negatives, got {positive.numel()} and {negative.numel()}")
     above = (positive[:, None] > negative[None, :]).double().mean()
     ties = (positive[:, None] == negative[None, :]).double().mean()
     return 100 * (above + ties / 2).item()
@@ -194,7 +194,7 @@ def similarity_profile(scores: torch.Tensor, k: int = 3) -> dict:
 def random_pair_similarity(embeddings: torch.Tensor, queries: torch.Tensor, golds: torch.Tensor, seed: int = 0) -> float:
     "Mean cosine of each query with the gold of another query (a seeded cyclic shift), pairs sharing their gold left out."
     if len(queries) < 2:
-        raise ValueError(f"a random pair needs at least 2 queries, got {len(queries)}")
+        raise InputError(f"a random pair needs at least 2 queries, got {len(queries)}")
     shift = int(torch.randint(1, len(queries), (1,), generator=torch.Generator().manual_seed(seed)))
     other = golds.roll(shift)                              # query i meets the gold of query i - shift
     keep = other != golds                                  # a shared gold (same label or answer) is not a random pair
@@ -275,7 +275,7 @@ def targets_table(results: dict) -> str:
     losses = list(next(iter(results.values())))
     names = [n for n in next(iter(results.values()))[losses[0]]["mmeb"] if dataset_task(n)[1] == "IND"]
     mark = lambda value, target, digits: f"{value:.{digits}f} {'✓' if value >= target else '✗'}"
-    lines = [f"| loss | " + " | ".join(n.removeprefix("Mini-") for n in names) + " | IND mean | positive − random pair |",
+    lines = ["| loss | " + " | ".join(n.removeprefix("Mini-") for n in names) + " | IND mean | positive − random pair |",
              "|---" * (len(names) + 3) + "|"]
     for loss in losses:
         p1 = [column_values(results, loss, lambda r, n=n: r["mmeb"][n]).mean() for n in names]
@@ -337,7 +337,7 @@ def check_settings(out: Path, settings: DemoSettings) -> None:
     if path.exists():
         changed = changed_settings(json.loads(path.read_text()), current)
         if changed:
-            raise ValueError(f"{out}: its runs were made with other settings ({', '.join(changed)} differ); "
+            raise InputError(f"{out}: its runs were made with other settings ({', '.join(changed)} differ); "
                              f"use another output directory or remove it")
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, current)
@@ -553,7 +553,7 @@ def blind_query(text: str, image: str | None, keep: str) -> tuple[str, str | Non
     """`(text, image)` of a query with one part removed when it has two (an image, and text after its instruction's
     colon): `keep` "text" drops the image and its token, "image" the text after the colon. Other queries unchanged."""
     if keep not in BLIND_KEEPS:
-        raise ValueError(f"keep must be one of {BLIND_KEEPS}, got {keep!r}")
+        raise InputError(f"keep must be one of {BLIND_KEEPS}, got {keep!r}")
     if image is None or ":" not in text:
         return text, image
     if keep == "text":

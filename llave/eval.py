@@ -27,12 +27,13 @@ from safetensors.torch import save
 from tqdm.auto import tqdm
 
 from .core import SUMMARY_COLUMNS, benchmark_tasks, reference, write_bytes_atomic, write_json_atomic, write_text_atomic
-from .data import DataError, EvalRow, load_eval_dataset
+from .data import DATA_SUFFIXES, DataError, load_eval_dataset
 from .loss import distributed_info
+from .core import InputError
 
 # %% auto #0
-__all__ = ['Item', 'STORE_CHUNK', 'MMEB_EVAL_HUB_ID', 'DATA_SUFFIXES', 'correct_at_1', 'precision_at_1', 'mmeb_summary',
-           'ItemTable', 'collect_items', 'encode_items', 'shard_encode', 'EmbeddingStore', 'candidate_scores',
+__all__ = ['Item', 'STORE_CHUNK', 'MMEB_EVAL_HUB_ID', 'correct_at_1', 'precision_at_1', 'mmeb_summary', 'ItemTable',
+           'collect_items', 'encode_items', 'shard_encode', 'EmbeddingStore', 'candidate_scores',
            'candidate_similarities', 'score_record', 'evaluate_datasets', 'EvalInputError', 'mmeb_names',
            'available_datasets', 'resolve_data', 'check_names', 'check_rows', 'score_path', 'read_scores',
            'summary_markdown', 'load_rows', 'load_encoder', 'WorkerEncoder', 'evaluate_mmeb', 'run_mmeb',
@@ -43,13 +44,13 @@ def correct_at_1(scores: torch.Tensor) -> torch.Tensor:
     "Bool `[n_queries]`: whether the gold (column 0) is the first maximum of each row of `scores` `[n_queries, n_candidates]`."
     scores = torch.as_tensor(scores)
     if scores.dim() != 2 or scores.shape[0] == 0 or scores.shape[1] == 0:
-        raise ValueError(f"scores must be a non-empty 2-D [n_queries, n_candidates] matrix, got shape {tuple(scores.shape)}")
+        raise InputError(f"scores must be a non-empty 2-D [n_queries, n_candidates] matrix, got shape {tuple(scores.shape)}")
     if torch.isnan(scores).any():
         rows = torch.isnan(scores).any(dim=1).nonzero().flatten()[:5].tolist()
-        raise ValueError(f"scores contain NaN (rows {rows}...): the embeddings are broken, refusing to score")
+        raise InputError(f"scores contain NaN (rows {rows}...): the embeddings are broken, refusing to score")
     if not torch.isfinite(scores[:, 0]).all():
         rows = (~torch.isfinite(scores[:, 0])).nonzero().flatten()[:5].tolist()
-        raise ValueError(f"the gold score (column 0) is not finite in rows {rows}")
+        raise InputError(f"the gold score (column 0) is not finite in rows {rows}")
     return scores[:, 0] >= scores.max(dim=1).values
 
 def precision_at_1(scores: torch.Tensor) -> float:
@@ -65,7 +66,7 @@ def _which_benchmark(names: Iterable[str], tasks: dict) -> str:
             return benchmark
     unknown = sorted(names - set().union(*(known.keys() for known in tasks.values())))
     detail = f"unknown dataset names {unknown}" if unknown else "names from different benchmarks mixed"
-    raise ValueError(f"{detail}; known benchmarks: " + ", ".join(f"{b} ({len(k)} datasets)" for b, k in tasks.items()))
+    raise InputError(f"{detail}; known benchmarks: " + ", ".join(f"{b} ({len(k)} datasets)" for b, k in tasks.items()))
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
@@ -73,10 +74,10 @@ def _mean(values: list[float]) -> float | None:
 def mmeb_summary(per_dataset: dict[str, float], *, warn: bool = True) -> dict:
     "Table 2 columns (unweighted means over the datasets present, `None` if a group has none) + `benchmark`, `num_datasets`, `missing`."
     if not per_dataset:
-        raise ValueError("mmeb_summary needs at least one dataset score")
+        raise InputError("mmeb_summary needs at least one dataset score")
     bad = {name: score for name, score in per_dataset.items() if not isinstance(score, (int, float)) or not math.isfinite(score)}
     if bad:
-        raise ValueError(f"dataset scores must be finite numbers, got {bad}")
+        raise InputError(f"dataset scores must be finite numbers, got {bad}")
     tasks = benchmark_tasks()
     benchmark = _which_benchmark(per_dataset, tasks)
     groups: dict[str, list[float]] = {column: [] for column in SUMMARY_COLUMNS}
@@ -251,7 +252,7 @@ def candidate_similarities(scores: torch.Tensor, k: int = 3) -> dict[str, torch.
     negatives = scores[:, 1:]
     fewest = int(torch.isfinite(negatives).sum(1).min()) if len(scores) else 0
     if fewest < k:
-        raise ValueError(f"a query has {fewest} negative candidate(s); k={k} hard and easy negatives need at least {k}")
+        raise InputError(f"a query has {fewest} negative candidate(s); k={k} hard and easy negatives need at least {k}")
     hard = negatives.topk(k, dim=1).values
     easy = negatives.masked_fill(torch.isinf(negatives), math.inf).topk(k, dim=1, largest=False).values
     return {"positive": scores[:, 0], "hard": hard, "easy": easy}
@@ -329,11 +330,10 @@ def evaluate_datasets(encoder, datasets: dict[str, Sequence], *, batch_size: int
     return records, stats
 
 # %% ../nbs/07_eval_mmeb.ipynb #fb22b5bf
-class EvalInputError(ValueError):
+class EvalInputError(InputError):
     "Bad evaluation input (names the dataset, row, path or option at fault); raised before any encoding."
 
 MMEB_EVAL_HUB_ID = "TIGER-Lab/MMEB-eval"
-DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
 
 def mmeb_names() -> list[str]:
     "The 36 MMEB dataset names, in the paper's order."

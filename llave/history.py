@@ -15,6 +15,7 @@ import torch
 from .analysis import attribute_of
 from .core import write_png_atomic
 from .eval import correct_at_1
+from .core import InputError
 
 # %% auto #0
 __all__ = ['QUESTION_PATTERNS', 'DRAWINGS', 'question_kind', 'precision_by_kind', 'restyled_rows', 'redrawn_crops',
@@ -30,12 +31,12 @@ def question_kind(query: str) -> str:
     for kind, pattern in QUESTION_PATTERNS.items():
         if re.fullmatch(pattern, question):
             return kind
-    raise ValueError(f"not an MMEB-mini VQA question: {query!r}")
+    raise InputError(f"not an MMEB-mini VQA question: {query!r}")
 
 def precision_by_kind(correct: torch.Tensor, rows: list) -> dict[str, tuple[float, int]]:
     "`{kind: (P@1 in %, queries)}` of `rows` (EvalRows of a VQA set) given `correct` (bool `[len(rows)]`), in QUESTION_PATTERNS order."
     if len(correct) != len(rows):
-        raise ValueError(f"{len(correct)} results for {len(rows)} rows")
+        raise InputError(f"{len(correct)} results for {len(rows)} rows")
     kinds = [question_kind(row.query_text) for row in rows]
     return {kind: (100 * correct[[k == kind for k in kinds]].float().mean().item(), kinds.count(kind))
             for kind in QUESTION_PATTERNS if kind in kinds}
@@ -50,10 +51,10 @@ def restyled_rows(rows: list, scenes: list, style: str, folder: str | Path) -> l
     for row in rows:                                    # every row checked before anything is written
         stem = Path(row.query_image or "").stem
         if not stem.isdigit() or int(stem) >= len(scenes):
-            raise ValueError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not one of the {len(scenes)} scenes")
+            raise InputError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not one of the {len(scenes)} scenes")
         with Image.open(row.query_image) as image:
             if not np.array_equal(np.asarray(render(scenes[int(stem)])), np.asarray(image.convert("RGB"))):
-                raise ValueError(f"{row.dataset} row {row.row}: {row.query_image} is not scene {int(stem)} drawn again")
+                raise InputError(f"{row.dataset} row {row.row}: {row.query_image} is not scene {int(stem)} drawn again")
         indices.append(int(stem))
     paths = {index: Path(folder) / f"{index:04d}-{style}.png" for index in indices}
     for index, path in paths.items():
@@ -73,16 +74,16 @@ def redrawn_crops(rows: list, scenes: list, drawing: str, style: str, folder: st
     from PIL import Image
     from llave.minimmeb import CANVAS, Scene, crop, render
     if drawing not in DRAWINGS:
-        raise ValueError(f"drawing must be one of {DRAWINGS}, got {drawing!r}")
+        raise InputError(f"drawing must be one of {DRAWINGS}, got {drawing!r}")
     found = []
     for row in rows:                                    # every row checked before anything is written
         match = re.fullmatch(r"(\d+)_crop(\d)", Path(row.query_image or "").stem)
         if not match or int(match[1]) >= len(scenes) or int(match[2]) >= len(scenes[int(match[1])].objects):
-            raise ValueError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not a crop of one of the {len(scenes)} scenes")
+            raise InputError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not a crop of one of the {len(scenes)} scenes")
         scene, index = scenes[int(match[1])], int(match[2])
         with Image.open(row.query_image) as image:
             if not np.array_equal(np.asarray(crop(scene, index)), np.asarray(image.convert("RGB"))):
-                raise ValueError(f"{row.dataset} row {row.row}: {row.query_image} is not object {index} of scene {int(match[1])} cropped again")
+                raise InputError(f"{row.dataset} row {row.row}: {row.query_image} is not object {index} of scene {int(match[1])} cropped again")
         found.append((scene, index))
     redrawn = []
     for row, (scene, index) in zip(rows, found):
@@ -102,10 +103,10 @@ def label_errors(scores: torch.Tensor, rows: list, objects: list) -> dict[str, f
     from llave.minimmeb import COLOURS, SHAPES, SIZES
     words = lambda text: {"size": attribute_of(text, SIZES), "colour": attribute_of(text, COLOURS), "shape": attribute_of(text, SHAPES)}
     if not len(scores) == len(rows) == len(objects):
-        raise ValueError(f"{len(scores)} score rows, {len(rows)} rows and {len(objects)} objects")
+        raise InputError(f"{len(scores)} score rows, {len(rows)} rows and {len(objects)} objects")
     for row, obj in zip(rows, objects):
         if words(row.candidate_texts[0]) != words(obj.phrase):
-            raise ValueError(f"{row.dataset} row {row.row}: gold label {row.candidate_texts[0]!r} is not the object's {obj.phrase!r}")
+            raise InputError(f"{row.dataset} row {row.row}: gold label {row.candidate_texts[0]!r} is not the object's {obj.phrase!r}")
     right = correct_at_1(scores).tolist()                  # (refuses NaN scores)
     chosen = [words(row.candidate_texts[pick]) for row, pick in zip(rows, scores.argmax(1).tolist())]
     share = lambda flags: 100 * sum(flags) / len(flags) if flags else float("nan")

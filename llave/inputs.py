@@ -13,6 +13,7 @@ from fastcore.basics import patch
 
 from .core import llave_prompt
 from .model import LLaVE
+from .core import InputError
 
 # %% auto #0
 __all__ = ['crop_counts', 'tower_outputs', 'shared_prefix', 'Item', 'InputCache', 'length_groups', 'RowBatch', 'embed_rows',
@@ -65,7 +66,7 @@ class InputCache:
     out, prepared again when next needed). LLaVA-OneVision models; images are given as paths."""
     def __init__(self, model: LLaVE, frozen_tower: bool = True, max_bytes: float = 4 * 2**30, share_prefix: bool = True):
         if model.family != "llava_onevision":
-            raise ValueError(f"InputCache prepares LLaVA-OneVision inputs, not {model.family!r} ones")
+            raise InputError(f"InputCache prepares LLaVA-OneVision inputs, not {model.family!r} ones")
         self.model, self.max_bytes, self.tower = model, max_bytes, frozen_tower
         self.prefix = torch.tensor(shared_prefix(model)) if share_prefix else None
         self.entries, self.bytes, self.prepared = OrderedDict(), 0, 0
@@ -83,14 +84,30 @@ class InputCache:
             self.bytes -= _nbytes(self.entries.popitem(last=False)[1])
 
 # %% ../nbs/06a_inputs.ipynb #beb83ad0
+def _rows_of(prepared: dict, keys: list, new: list) -> dict:
+    """The processor batch of the `new` keys cut out of `prepared`, a batch of all `keys` (made by a data worker):
+    each new key's first row, and its image's crops, in the order `new` lists them."""
+    row = {key: index for index, key in reversed(list(enumerate(keys)))}
+    image_row = {index: count for count, index in enumerate(i for i, key in enumerate(keys) if key[1] is not None)}
+    rows = [row[key] for key in new]
+    batch = {name: prepared[name][rows] for name in ("input_ids", "attention_mask")}
+    images = [image_row[r] for r in rows if keys[r][1] is not None]
+    if images:
+        batch.update(pixel_values=prepared["pixel_values"][images], image_sizes=prepared["image_sizes"][images])
+    return batch
+
 @patch
-def items(self: InputCache, texts: list[str], images: list) -> list[Item]:
-    "The `Item` of each (text, image path or None); new ones are prepared together, in one processor call."
+def items(self: InputCache, texts: list[str], images: list, prepared: dict | None = None) -> list[Item]:
+    """The `Item` of each (text, image path or None); new ones are prepared together, in one processor call, or
+    taken from `prepared`, the processor batch of all of them that a data worker made ahead (`llave.train`)."""
     keys = [(text, None if image is None else str(image)) for text, image in zip(texts, images)]
     new = [key for key in dict.fromkeys(keys) if self.get(key) is None]
     if new:
         self.prepared += len(new)
-        batch = self.model.prepare([text for text, _ in new], [image for _, image in new])
+        if prepared is None:
+            batch = self.model.prepare([text for text, _ in new], [image for _, image in new])
+        else:
+            batch = self.model.on_device(_rows_of(prepared, keys, new))
         self.put_images(batch, [image for _, image in new if image is not None])
         for key, ids, mask in zip(new, batch["input_ids"].cpu(), batch["attention_mask"].cpu()):
             ids = ids[mask.bool()].to(torch.int32)
@@ -133,7 +150,7 @@ def length_groups(lengths: list[int], overhead: int = 0) -> list[int]:
     plus `overhead` tokens a group (what one more forward call costs). Returns each group's end index."""
     distinct = sorted(set(lengths))
     if lengths != sorted(lengths):
-        raise ValueError("length_groups needs sorted lengths")
+        raise InputError("length_groups needs sorted lengths")
     counts = [lengths.count(length) for length in distinct]
     best, cut = [0.0] + [float("inf")] * len(distinct), [0] * (len(distinct) + 1)
     for end in range(1, len(distinct) + 1):
@@ -179,9 +196,10 @@ def _group_batch(cache: InputCache, items: list[Item], device) -> dict:
     return batch
 
 @patch
-def row_batch(self: InputCache, texts: list[str], images: list, overhead: int = 0) -> RowBatch:
-    "A `RowBatch` of the (text, image) items, grouped by length (`length_groups`): no compute spent on padding."
-    items = self.items(texts, images)
+def row_batch(self: InputCache, texts: list[str], images: list, overhead: int = 0, prepared: dict | None = None) -> RowBatch:
+    """A `RowBatch` of the (text, image) items, grouped by length (`length_groups`): no compute spent on padding
+    (`prepared`: see `InputCache.items`)."""
+    items = self.items(texts, images, prepared)
     order = sorted(range(len(items)), key=lambda i: (items[i].prefixed, len(items[i].ids)))
     groups, rows = [], []
     for prefixed in (False, True):

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
@@ -20,6 +19,7 @@ from mteb.models.model_meta import ModelMeta, ScoringFunction
 
 from .core import IMAGE_TOKEN
 from .model import LLaVE
+from .core import InputError
 
 # %% auto #0
 __all__ = ['IMAGE_ALONE', 'IMAGE_WITH_TEXT', 'RELEASED', 'task_instruction', 'item_text', 'LLaVEEncoder', 'model_meta',
@@ -64,7 +64,7 @@ class LLaVEEncoder(AbsEncoder):
         columns = inputs.dataset.features
         has_image, has_text = "image" in columns, "text" in columns
         if not (has_image or has_text):
-            raise ValueError(f"{task_metadata.name}: items have neither text nor image (columns {list(columns)})")
+            raise InputError(f"{task_metadata.name}: items have neither text nor image (columns {list(columns)})")
         instruction = task_instruction(task_metadata, prompt_type)
         rows = []
         for batch in inputs:
@@ -112,7 +112,7 @@ def rows_task(name: str, rows: Sequence) -> AbsTaskRetrieval:
     ranks its own candidates (mteb's `top_ranked`), so its hit rate at 1 is MMEB's Precision@1."""
     from datasets import Dataset
     if not rows:
-        raise ValueError(f"{name}: no rows")
+        raise InputError(f"{name}: no rows")
     queries = {"id": [f"q{i}" for i in range(len(rows))], "text": [r.query_text for r in rows],   # a query per row
                "image": [_image(r.query_image) for r in rows]}
     corpus, corpus_ids = _items([c for r in rows for c in zip(r.candidate_texts, r.candidate_images)], "c")

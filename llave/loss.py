@@ -5,12 +5,12 @@
 # %% ../nbs/01_loss.ipynb #284e2b7c
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+from .core import InputError
 
 # %% auto #0
 __all__ = ['check_embeddings', 'similarity', 'matched_pairs_loss', 'info_nce', 'HardnessLogits', 'weighted_logits',
@@ -22,13 +22,13 @@ def check_embeddings(q: torch.Tensor, t: torch.Tensor) -> None:
     "Raise `ValueError` unless `q` and `t` are two non-empty `[n, d]` tensors of the same shape."
     for name, x in (("q", q), ("t", t)):
         if not isinstance(x, torch.Tensor):
-            raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+            raise InputError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
         if x.dim() != 2:
-            raise ValueError(f"{name} must be 2-D [batch, dim], got shape {tuple(x.shape)}")
+            raise InputError(f"{name} must be 2-D [batch, dim], got shape {tuple(x.shape)}")
     if q.shape != t.shape:
-        raise ValueError(f"q and t must have the same shape, got q {tuple(q.shape)} and t {tuple(t.shape)}")
+        raise InputError(f"q and t must have the same shape, got q {tuple(q.shape)} and t {tuple(t.shape)}")
     if q.shape[0] == 0:
-        raise ValueError(f"empty batch: q and t have shape {tuple(q.shape)}")
+        raise InputError(f"empty batch: q and t have shape {tuple(q.shape)}")
 
 # %% ../nbs/01_loss.ipynb #78944bde
 def similarity(q: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -155,11 +155,11 @@ class ContrastiveLoss(nn.Module):
                  focal_margin: float | None = None, focal_signed: bool = False):
         super().__init__()
         if tau <= 0:
-            raise ValueError(f"tau must be positive, got {tau}")
+            raise InputError(f"tau must be positive, got {tau}")
         if focal_margin is not None and alpha != 0:
-            raise ValueError(f"Focal-InfoNCE replaces the hardness weights: give alpha=0 with focal_margin, got alpha={alpha}")
+            raise InputError(f"Focal-InfoNCE replaces the hardness weights: give alpha=0 with focal_margin, got alpha={alpha}")
         if focal_signed and focal_margin is None:
-            raise ValueError("focal_signed is an option of Focal-InfoNCE: give focal_margin too")
+            raise InputError("focal_signed is an option of Focal-InfoNCE: give focal_margin too")
         self.tau, self.alpha, self.symmetric, self.gather, self.group = tau, alpha, symmetric, gather, group
         self.focal_margin, self.focal_signed = focal_margin, focal_signed
 

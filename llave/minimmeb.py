@@ -12,7 +12,6 @@ import json
 import os
 import pickle
 import random
-import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, fields, replace
@@ -21,8 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .core import MINI_TASKS, file_sha256, llave_cache, write_bytes_atomic
+from .core import MINI_TASKS, atomic_directory, file_sha256, llave_cache, write_bytes_atomic
 from .data import Rows, load_eval_dataset, load_train_pairs
+from .core import InputError
 
 # %% auto #0
 __all__ = ['COLOURS', 'SHAPES', 'SIZES', 'HELD_OUT', 'CANVAS', 'BACKGROUND', 'MINI_EVAL_DATASETS', 'MINI_TRAIN_SUBSETS',
@@ -374,7 +374,7 @@ def eval_grounding_scenes(style: str = "outline", seed: int = 0, config: MiniCon
     (image `images/eval/ground_outline/0007.png` shows scene 7). Rendering one of them in the other
     style gives the same question about the same objects in the other style."""
     if style not in EVAL_GROUNDING_FOLDERS:
-        raise ValueError(f"style must be one of {list(EVAL_GROUNDING_FOLDERS)}, got {style!r}")
+        raise InputError(f"style must be one of {list(EVAL_GROUNDING_FOLDERS)}, got {style!r}")
     config = config or MiniConfig()
     rng = random.Random(f"{seed}/{EVAL_GROUNDING_FOLDERS[style]}")
     return [grounding_scene(rng, style, False) for _ in range(-(-config.eval_queries // 3))]
@@ -551,19 +551,12 @@ MINI_FORMAT = 2   # raised whenever the same (seed, config) builds other files; 
 
 def build_mini(out_dir: str | Path, *, seed: int = 0, config: MiniConfig | None = None) -> Path:
     "Generate MMEB-mini into `out_dir` (replaced if present) and return it; deterministic in (seed, config)."
-    out_dir, config = Path(out_dir), config or MiniConfig()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    staging.chmod(0o755)
-    try:
+    config = config or MiniConfig()
+    def write(staging: Path) -> None:
         _generate(staging, seed, config)
         manifest = {"name": "MMEB-mini", "format": MINI_FORMAT, "seed": seed, "config": asdict(config), **checksums(staging)}
-        write_bytes_atomic(staging/"manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
-        if out_dir.exists(): shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    finally:
-        if staging.exists(): shutil.rmtree(staging)
-    return out_dir
+        write_bytes_atomic(staging / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+    return atomic_directory(out_dir, write)
 
 # %% ../nbs/04_minimmeb.ipynb #7a19541d
 def default_root() -> Path:
@@ -598,7 +591,7 @@ def _current(root: Path) -> bool:
     "Whether `root` holds a build of this format; refuses one made by a newer llave (it is not rebuilt backwards)."
     found = read_manifest(root).get("format")
     if isinstance(found, int) and found > MINI_FORMAT:
-        raise ValueError(f"{root}: MMEB-mini format {found} was built by a newer llave (this one builds format "
+        raise InputError(f"{root}: MMEB-mini format {found} was built by a newer llave (this one builds format "
                          f"{MINI_FORMAT}); upgrade llave or point LLAVE_MINI elsewhere")
     return found == MINI_FORMAT
 

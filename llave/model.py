@@ -9,7 +9,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import tomllib
 import types
 import warnings
@@ -24,6 +23,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .core import IMAGE_TOKEN, PROMPT_END, SYSTEM_PROMPT, VIDEO_PROMPT, VIDEO_TOKEN, atomic_directory, llave_prompt
+from .core import InputError
 
 # %% auto #0
 __all__ = ['VIDEO_NEWLINES', 'BASE64', 'VIDEO_MAX_LENGTH', 'SENTENCE_TRANSFORMERS_TEMPLATE', 'TINY_SIZES', 'SPECIAL_TOKENS',
@@ -74,7 +74,7 @@ def video_token_count(frames: int, image_size: int = 384, patch_size: int = 14, 
         return frames * pooled * pooled + 1
     if newline == "grid":
         return frames * pooled * (pooled + 1)
-    raise ValueError(f"newline must be one of {VIDEO_NEWLINES}, got {newline!r}")
+    raise InputError(f"newline must be one of {VIDEO_NEWLINES}, got {newline!r}")
 
 # %% ../nbs/05_model.ipynb #a2b53138
 def grid_pinpoints(value, tile: int) -> list[list[int]]:
@@ -82,7 +82,7 @@ def grid_pinpoints(value, tile: int) -> list[list[int]]:
     if isinstance(value, str) and "x" in value:
         pairs = [tuple(map(int, m)) for m in re.findall(r"\((\d+)x(\d+)\)", value)]
         if not pairs:
-            raise ValueError(f"image_grid_pinpoints {value!r}: expected a range like '(1x1),...,(2x2)'")
+            raise InputError(f"image_grid_pinpoints {value!r}: expected a range like '(1x1),...,(2x2)'")
         (w0, h0), (w1, h1) = pairs[0], pairs[-1]
         value = [[w * tile, h * tile] for w in range(w0, w1 + 1) for h in range(h0, h1 + 1)]
     elif isinstance(value, str):
@@ -91,7 +91,7 @@ def grid_pinpoints(value, tile: int) -> list[list[int]]:
     pairs = [[int(height), int(width)] for width, height in value]
     bad = [pair for pair in pairs if min(pair) < tile or pair[0] % tile or pair[1] % tile]
     if bad:
-        raise ValueError(f"image_grid_pinpoints {bad[:3]} are not positive multiples of the tile size {tile}")
+        raise InputError(f"image_grid_pinpoints {bad[:3]} are not positive multiples of the tile size {tile}")
     return pairs
 
 # %% ../nbs/05_model.ipynb #dad86ffd
@@ -121,10 +121,10 @@ def load_rgb(image: Image.Image | str | os.PathLike) -> Image.Image:
                 with Image.open(source) as opened:
                     image = opened.convert("RGB")
         except FileNotFoundError:
-            raise ValueError(f"cannot read image {shown!r}: no such file") from None
+            raise InputError(f"cannot read image {shown!r}: no such file") from None
         except Exception as error:          # PIL, httpx and base64 errors alike: one message that names the input
             reason = str(error).split(". Got ")[0][:200]
-            raise ValueError(f"cannot read image {shown!r}: {type(error).__name__}: {reason}") from error
+            raise InputError(f"cannot read image {shown!r}: {type(error).__name__}: {reason}") from error
     if not isinstance(image, Image.Image):
         raise TypeError(f"expected a PIL image, a path, a URL or base64 data, got {type(image).__name__}")
     return image if image.mode == "RGB" else image.convert("RGB")
@@ -148,11 +148,11 @@ def truncate_batch(batch: dict, max_length: int, end_ids: Sequence[int], pad_id:
         tokens = row_ids[row_mask.bool()]
         if len(tokens) > max_length:
             if tokens[-tail:].tolist() != list(end_ids):
-                raise ValueError("cannot truncate: a row does not end with the prompt's end")
+                raise InputError("cannot truncate: a row does not end with the prompt's end")
             kept = torch.cat([tokens[: max_length - tail], tokens[-tail:]])
             for token in keep_ids:
                 if (kept == token).sum() != (tokens == token).sum():
-                    raise ValueError(f"max_length={max_length} is too small for this item's image/video tokens")
+                    raise InputError(f"max_length={max_length} is too small for this item's image/video tokens")
             tokens, cut = kept, cut + 1
         rows.append(tokens)
     if cut == 0:
@@ -206,7 +206,7 @@ class LLaVE(torch.nn.Module):
         self.model, self.processor = model, processor
         self.family = model.config.model_type
         if self.family not in _architectures():
-            raise ValueError(f"unsupported model_type {self.family!r}; expected one of {sorted(_architectures())}")
+            raise InputError(f"unsupported model_type {self.family!r}; expected one of {sorted(_architectures())}")
         self.max_length = max_length or default_max_length(model.config)
         self.set_video_newline(getattr(model.config, "mm_newline_position", None) or "one_token")
         self.tokenizer.padding_side = "right"
@@ -239,7 +239,7 @@ class LLaVE(torch.nn.Module):
         path = converted(path_or_id, revision, **hub)
         model_type = json.loads((path / "config.json").read_text()).get("model_type")
         if model_type not in _architectures():
-            raise ValueError(f"{path_or_id}: unsupported model_type {model_type!r}; expected one of {sorted(_architectures())}")
+            raise InputError(f"{path_or_id}: unsupported model_type {model_type!r}; expected one of {sorted(_architectures())}")
         model = _architectures()[model_type].from_pretrained(path, dtype=torch_dtype, attn_implementation=attn_implementation)
         model.eval()
         if device is not None:
@@ -309,12 +309,12 @@ def _item_texts(texts, images, videos) -> list[str]:
         if items is None:
             continue
         if len(items) != n:
-            raise ValueError(f"got {n} texts but {len(items)} {kind}s")
+            raise InputError(f"got {n} texts but {len(items)} {kind}s")
         texts = [t if item is None or token in t else f"{token}\n{t}" for t, item in zip(texts, items)]
     if images is not None:
         for i, (t, item) in enumerate(zip(texts, images)):
             if item is None and IMAGE_TOKEN in t:
-                raise ValueError(f"item {i}: its text holds {IMAGE_TOKEN} but no image was given")
+                raise InputError(f"item {i}: its text holds {IMAGE_TOKEN} but no image was given")
     return texts
 
 # %% ../nbs/05_model.ipynb #12372251
@@ -331,14 +331,15 @@ def prepare(self: LLaVE, texts: Sequence[str] | None, images=None, videos=None, 
     videos = [np.asarray(v) if not isinstance(v, (list, tuple)) else [load_rgb(f) for f in v]
               for v in videos] if videos is not None else []
     if (images or videos) and getattr(self.processor, "image_processor", None) is None:
-        raise ValueError("this model's processor has no image processor: it cannot encode images or videos")
+        raise InputError("this model's processor has no image processor: it cannot encode images or videos")
     if images: kwargs["images"] = images
     if videos: kwargs["videos"] = videos
     batch = dict(self.processor(text=prompts, return_tensors="pt", padding=True, **kwargs))
     batch = {k: v for k, v in _truncate(self, batch, max_length or self.max_length).items() if torch.is_tensor(v)}
-    return _on_device(self, batch) if on_device else batch
+    return self.on_device(batch) if on_device else batch
 
-def _on_device(self, batch: dict) -> dict:
+@patch
+def on_device(self: LLaVE, batch: dict) -> dict:
     "A prepared batch's tensors on the model's device, floating ones in its dtype."
     return {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device)) for k, v in batch.items()}
 
@@ -382,7 +383,7 @@ def grid_video_features(model, pixel_values_videos: torch.Tensor):
 def set_video_newline(self: LLaVE, layout: str) -> None:
     "Lay out videos as `layout` ('one_token' or 'grid'), saved with the model (`mm_newline_position`)."
     if layout not in VIDEO_NEWLINES:
-        raise ValueError(f"mm_newline_position {layout!r} is not supported; expected one of {VIDEO_NEWLINES}")
+        raise InputError(f"mm_newline_position {layout!r} is not supported; expected one of {VIDEO_NEWLINES}")
     self.video_newline = self.model.config.mm_newline_position = layout
     if layout == "grid":
         self.processor.replace_video_token = types.MethodType(_grid_video_tokens, self.processor)
@@ -407,7 +408,7 @@ def prefix_inputs(vlm, prefix_ids: torch.Tensor, attention_mask: torch.Tensor) -
     from transformers import DynamicCache
     prefix = vlm.language_model(input_ids=prefix_ids[None], use_cache=True).cache
     if prefix is None:
-        raise ValueError("a shared prefix needs the language model's cache, which activation checkpointing turns off")
+        raise InputError("a shared prefix needs the language model's cache, which activation checkpointing turns off")
     cache = DynamicCache(config=vlm.config.text_config)
     for index, layer in enumerate(prefix.layers):
         rows = len(attention_mask)
@@ -458,7 +459,7 @@ def _run(self, chunks, make_batch, n: int, normalize: bool, show_progress: bool,
         with torch.no_grad():
             batches = _prepared(chunks, make_batch, workers)
             for chunk in tqdm(chunks, disable=not show_progress or progress is not None or len(chunks) < 5, leave=False):
-                out[chunk] = self.forward(normalize=normalize, **_on_device(self, next(batches))).float().cpu()
+                out[chunk] = self.forward(normalize=normalize, **self.on_device(next(batches))).float().cpu()
                 if progress is not None:
                     progress.update(len(chunk))
     finally:
@@ -475,7 +476,7 @@ def _listed(value, name: str, single: tuple) -> tuple[list | None, bool]:
     if isinstance(value, (bytes, dict)) or not hasattr(value, "__len__"):
         raise TypeError(f"{name} must be one item or a list of them, got {type(value).__name__}")
     if len(value) == 0:
-        raise ValueError(f"{name} is an empty list: nothing to encode")
+        raise InputError(f"{name} is an empty list: nothing to encode")
     return list(value), False
 
 def _check_items(texts: list | None, images: list | None) -> None:
@@ -511,9 +512,9 @@ def encode(self: LLaVE, texts: str | Sequence[str] | None = None, images=None, b
     texts, single_text = _listed(texts, "texts", (str,))
     images, single_image = _listed(images, "images", (str, os.PathLike, Image.Image))
     if texts is None and images is None:
-        raise ValueError("give texts, images or both")
+        raise InputError("give texts, images or both")
     if texts is not None and images is not None and len(texts) != len(images):
-        raise ValueError(f"got {len(texts)} texts but {len(images)} images")
+        raise InputError(f"got {len(texts)} texts but {len(images)} images")
     _check_items(texts, images)
     _to_device(self, device)
     n = len(texts) if texts is not None else len(images)
@@ -535,7 +536,7 @@ def _video_frames(video, index: int, fps: float, max_frames: int):
         try:
             return decode_video(video, fps=fps, max_frames=max_frames)
         except (FileNotFoundError, VideoDecodeError) as error:
-            raise ValueError(f"videos[{index}]: {error}") from error
+            raise InputError(f"videos[{index}]: {error}") from error
     if isinstance(video, np.ndarray) and video.ndim == 4 or isinstance(video, (list, tuple)) and video:
         return video
     raise TypeError(f"videos[{index}] must be a video file, a uint8 array [t, h, w, 3] or a list of frames, "
@@ -555,7 +556,7 @@ def encode_video(self: LLaVE, videos, texts: str | Sequence[str] | None = None, 
     texts, _ = _listed(texts, "texts", (str,))
     texts = [VIDEO_PROMPT] * len(videos) if texts is None else texts
     if len(texts) != len(videos):
-        raise ValueError(f"got {len(videos)} videos but {len(texts)} texts")
+        raise InputError(f"got {len(videos)} videos but {len(texts)} texts")
     _check_items(texts, None)
     _to_device(self, device)
     frames = [len(v) for v in videos]
@@ -574,7 +575,7 @@ def similarity(self: LLaVE, first, second) -> torch.Tensor:
     as_matrix = lambda x: torch.atleast_2d(torch.as_tensor(x)).float()
     first, second = as_matrix(first), as_matrix(second)
     if first.shape[-1] != second.shape[-1]:
-        raise ValueError(f"embeddings of size {first.shape[-1]} and {second.shape[-1]} cannot be compared")
+        raise InputError(f"embeddings of size {first.shape[-1]} and {second.shape[-1]} cannot be compared")
     return F.normalize(first, dim=-1) @ F.normalize(second, dim=-1).T
 
 # %% ../nbs/05_model.ipynb #c8c26d03
@@ -611,7 +612,7 @@ def parameter_groups(self: LLaVE, lr: float, projector_lr: float | None = None, 
 def set_image_grid(self: LLaVE, pinpoints) -> LLaVE:
     "Tile images on `pinpoints` from now on (any form `grid_pinpoints` reads), in the model and the processor alike."
     if self.family != "llava_onevision":
-        raise ValueError(f"image_grid_pinpoints applies to LLaVA-OneVision models, not {self.family!r}")
+        raise InputError(f"image_grid_pinpoints applies to LLaVA-OneVision models, not {self.family!r}")
     pairs = grid_pinpoints(pinpoints, self.model.config.vision_config.image_size)
     self.model.config.image_grid_pinpoints = pairs
     self.processor.image_processor.image_grid_pinpoints = pairs
@@ -644,7 +645,7 @@ def load_tiny_sizes(path) -> dict:
         sizes = tomllib.load(handle).get("model", {})
     unknown = set(sizes) - set(TINY_SIZES)
     if unknown:
-        raise ValueError(f"{path}: unknown tiny-model sizes {sorted(unknown)}")
+        raise InputError(f"{path}: unknown tiny-model sizes {sorted(unknown)}")
     return sizes
 
 # %% ../nbs/05_model.ipynb #6b543aac
@@ -701,7 +702,7 @@ def tiny_llava_onevision(directory, *, corpus: Iterable[str] | None = None, seed
     from transformers import LlavaOnevisionForConditionalGeneration
     unknown = set(sizes) - set(TINY_SIZES)
     if unknown:
-        raise ValueError(f"unknown tiny-model sizes {sorted(unknown)}; known: {sorted(TINY_SIZES)}")
+        raise InputError(f"unknown tiny-model sizes {sorted(unknown)}; known: {sorted(TINY_SIZES)}")
     sizes = {**TINY_SIZES, **sizes}
     tokenizer = train_tiny_tokenizer(corpus, sizes["vocab_size"])
     torch.manual_seed(seed)

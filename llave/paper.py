@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from .analysis import paired_differences
 from .core import compare_seeds, reference, write_text_atomic
 from .demo import CHANCE, DEMO_RESULTS, comparison_table, floor_rows, invocations, time_taken
 from .weighting import score_matrix, sweep_alphas
+from .core import InputError
 
 # %% auto #0
 __all__ = ['BACKBONES', 'paper_table', 'llave_gains', 'claim_mark', 'claim', 'mean_over_datasets', 'loss_claims', 'video_claim',
@@ -35,7 +35,7 @@ def paper_table(name: str, paper: dict | None = None) -> pd.DataFrame:
     rows = {model: values for model, values in table.items() if model != "_columns"}
     bad = [model for model, values in rows.items() if len(values) != len(columns)]
     if bad:
-        raise ValueError(f"paper.json {name}: rows {bad} do not have {len(columns)} values ({columns})")
+        raise InputError(f"paper.json {name}: rows {bad} do not have {len(columns)} values ({columns})")
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 # %% ../nbs/12_paper_results.ipynb #12b7f615
@@ -53,7 +53,7 @@ def llave_gains(table: pd.DataFrame, pairs: dict[str, tuple[str, str]] = BACKBON
 def claim_mark(verdicts: list[str]) -> str:
     "One mark for a claim tested by several comparisons: ✓ when every one is better, ✗ when one is worse, else not separated."
     if not verdicts:
-        raise ValueError("a claim needs at least one comparison")
+        raise InputError("a claim needs at least one comparison")
     return "✓" if all(v == "better" for v in verdicts) else "✗" if "worse" in verdicts else "not separated"
 
 def claim(text: str, paper: str, comparisons: dict[str, dict], lesson: str, context: dict[str, dict] | None = None) -> dict:
@@ -110,7 +110,7 @@ def alpha_claim(sweep: dict, paper: dict) -> dict:
     alphas = sweep_alphas(sweep)
     names = list(alphas)
     if alphas[names[0]] != 0:
-        raise ValueError(f"the sweep's first alpha must be 0 (InfoNCE), got {alphas[names[0]]}")
+        raise InputError(f"the sweep's first alpha must be 0 (InfoNCE), got {alphas[names[0]]}")
     scores = score_matrix(sweep["results"], names)
     return claim("Every alpha > 0 beats alpha = 0", "Appendix: " + paper["alpha_sweep"].split(": ", 1)[-1],
                  {f"α={alphas[n]:g} − α=0": compare_seeds(scores[:, i] - scores[:, 0]) for i, n in enumerate(names) if i},
@@ -191,7 +191,7 @@ def write_front_page(root: str | Path | None = None) -> Path:
 def optimizer_steps(pairs: int, per_device_batch: int, devices: int, accumulation: int, epochs: float = 1.0) -> int:
     "Optimizer steps of `epochs` over `pairs` with contrastive batches of `per_device_batch × devices` and `accumulation` batches per step."
     if min(pairs, per_device_batch, devices, accumulation) < 1 or epochs <= 0:
-        raise ValueError(f"need positive counts, got pairs={pairs}, per_device_batch={per_device_batch}, "
+        raise InputError(f"need positive counts, got pairs={pairs}, per_device_batch={per_device_batch}, "
                          f"devices={devices}, accumulation={accumulation}, epochs={epochs}")
     batches = pairs // (per_device_batch * devices)
     return max(1, int(epochs * batches) // accumulation)
@@ -200,6 +200,6 @@ def compute_budget(text: str) -> dict:
     "Parse a compute note like '8xA100-40GB, 12 h' into devices, device and hours (ValueError otherwise)."
     match = re.fullmatch(r"\s*(\d+)\s*x\s*([^,]+?)\s*,\s*([\d.]+)\s*h\s*", text)
     if match is None:
-        raise ValueError(f"compute note {text!r} is not of the form 'N x DEVICE, H h'")
+        raise InputError(f"compute note {text!r} is not of the form 'N x DEVICE, H h'")
     devices, device, hours = match.groups()
     return {"devices": int(devices), "device": device, "hours": float(hours), "device hours": int(devices) * float(hours)}

@@ -22,13 +22,14 @@ from .data import format_text
 from .model import LLaVE, load_rgb, load_tiny_sizes, tiny_llava_onevision
 from .train import (CONFIG_DIRECTORY, checkpoint_directories, clip_gradients, config_from_dict, copy_model,
                          cosine_schedule, load_training_state, parse_overrides, save_checkpoint)
+from .core import InputError
 
 # %% auto #0
 __all__ = ['CROP_INSTRUCTION', 'LINE_DRAWING_KINDS', 'ANSWER_PLACES', 'BOOKKEEPING', 'PRETRAINED', 'PRETRAIN_COMMAND',
            'GenerativeExample', 'generative_examples', 'line_drawing_examples', 'chat_text', 'generative_batch',
-           'generative_loss', 'PretrainConfig', 'example_order', 'initial_model', 'pretrain_examples',
-           'check_run_config', 'pretrain', 'describe', 'export_pretrained', 'pretrained_record', 'pretrained_model',
-           'run_pretrain', 'register_cli']
+           'generative_loss', 'PretrainConfig', 'example_order', 'fresh_model', 'pretrain_examples', 'check_run_config',
+           'pretrain', 'describe', 'export_pretrained', 'pretrained_record', 'pretrained_model', 'run_pretrain',
+           'register_cli']
 
 # %% ../nbs/05c_pretrain.ipynb #dcc291da
 @dataclass
@@ -70,7 +71,7 @@ def line_drawing_examples(folder: str | Path, count: int, seed: int = 0) -> list
     object: its name; 3 in 10 two objects: caption and one question; 3 in 10 three objects: each crop's name)."""
     from llave.minimmeb import PROMPTS, caption, crop, render, scene_questions
     if count < 0:
-        raise ValueError(f"line_drawings must be >= 0, got {count}")
+        raise InputError(f"line_drawings must be >= 0, got {count}")
     if count == 0:
         return []
     folder, rng, examples = Path(folder), random.Random(f"{seed}/line-drawings"), []
@@ -101,7 +102,7 @@ def chat_text(example: GenerativeExample, place: str = "assistant", system: str 
     if place == "pooled":        # the embedding prompt, whose last token is the one LLaVE pools, then the answer
         return llave_prompt(example.instruction, system) + f"{example.answer}<|im_end|>\n"
     if place != "assistant":
-        raise ValueError(f"place must be one of {ANSWER_PLACES}, got {place!r}")
+        raise InputError(f"place must be one of {ANSWER_PLACES}, got {place!r}")
     turns = llave_prompt(example.instruction, system).removesuffix("\n<|im_end|>\n")   # up to "<|im_start|>assistant\n"
     return turns + f"{example.answer}<|im_end|>\n"
 
@@ -115,7 +116,7 @@ def generative_batch(model: LLaVE, examples: list[GenerativeExample], places=Non
     lengths = batch["attention_mask"].sum(1)
     for row, (answer, length) in enumerate(zip(answers, lengths.tolist())):
         if length > model.max_length:
-            raise ValueError(f"example {row} is {length} tokens, over max_length={model.max_length}")
+            raise InputError(f"example {row} is {length} tokens, over max_length={model.max_length}")
         labels[row, length - len(answer):length] = torch.tensor(answer)
     batch = {k: v.to(model.device) for k, v in batch.items() if torch.is_tensor(v)}
     return {**batch, "labels": labels.to(model.device)}
@@ -153,14 +154,14 @@ def example_order(count: int, batch_size: int, step: int, seed: int) -> list[int
     "The example indices of `step`: epochs are seeded permutations of `count` examples, cut into full batches."
     per_epoch = count // batch_size
     if per_epoch == 0:
-        raise ValueError(f"{count} examples do not fill one batch of {batch_size}")
+        raise InputError(f"{count} examples do not fill one batch of {batch_size}")
     epoch, position = divmod(step, per_epoch)
     order = list(range(count))
     random.Random(f"{seed}/{epoch}").shuffle(order)
     return order[position * batch_size:(position + 1) * batch_size]
 
 # %% ../nbs/05c_pretrain.ipynb #a56db714
-def initial_model(config: PretrainConfig, examples: list[GenerativeExample]) -> Path:
+def fresh_model(config: PretrainConfig, examples: list[GenerativeExample]) -> Path:
     "The run's random tiny LLaVA-OV (tokenizer trained on the examples' texts), built once in `output_dir`."
     path = Path(config.output_dir) / "initial-model"
     if not path.exists():
@@ -189,7 +190,7 @@ def check_run_config(config: PretrainConfig) -> None:
     recorded, current = json.loads(path.read_text()), json.loads(json.dumps(dataclasses.asdict(config)))
     changed = sorted(k for k in set(recorded) | set(current) if k not in BOOKKEEPING and recorded.get(k) != current.get(k))
     if changed:
-        raise ValueError(f"{config.output_dir}: it holds a run of another recipe ({', '.join(changed)} differ); "
+        raise InputError(f"{config.output_dir}: it holds a run of another recipe ({', '.join(changed)} differ); "
                          f"use another output_dir or remove it")
 
 def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
@@ -201,12 +202,12 @@ def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
     if resume and not checkpoints:
         raise FileNotFoundError(f"--resume: no checkpoint in {output}")
     examples = pretrain_examples(config)
-    path = checkpoints[-1] if resume else initial_model(config, examples)
+    path = checkpoints[-1] if resume else fresh_model(config, examples)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = LLaVE.from_pretrained(path, torch_dtype=torch.float32, device=device).train()
     model.max_length = config.max_length
     optimizer = torch.optim.AdamW(model.parameter_groups(config.learning_rate, weight_decay=config.weight_decay), fused=True)
-    scheduler = cosine_schedule(optimizer, config.warmup_steps, config.steps)
+    scheduler = cosine_schedule(optimizer, config.warmup_steps, config.steps, from_zero=False)   # the shipped recipe's
     start = load_training_state(checkpoints[-1], optimizer, scheduler) if resume else 0
     output.mkdir(parents=True, exist_ok=True)
     write_json_atomic(output / "config.json", dataclasses.asdict(config))
@@ -269,7 +270,7 @@ def pretrained_model(path: str | Path = PRETRAINED) -> Path:
     path, record = Path(path), pretrained_record(path)
     actual = file_sha256(path / "model.safetensors")
     if actual != record["sha256"]["model.safetensors"]:
-        raise ValueError(f"{path / 'model.safetensors'}: SHA-256 {actual} differs from pretrain.json's; rebuild with `{record['command']}`")
+        raise InputError(f"{path / 'model.safetensors'}: SHA-256 {actual} differs from pretrain.json's; rebuild with `{record['command']}`")
     return path
 
 # %% ../nbs/05c_pretrain.ipynb #b13d75dd

@@ -25,6 +25,7 @@ from safetensors.torch import save_file
 from .core import atomic_directory, file_sha256, llave_cache
 from .convert import KEY_MAPPING, QWEN2_KEYS, convert_weights, rename_key, source_tokenizer, target_processor
 from .model import TINY_SIZES, LLaVE, _tiny_config, save_processor, train_tiny_tokenizer
+from .core import InputError
 
 # %% auto #0
 __all__ = ['SIGLIP_SO400M', 'RELEASE_LANGUAGE_MODELS', 'ONEVISION_FIELDS', 'QWEN2_PATTERN', 'QWEN2_SPECIAL_TOKENS',
@@ -62,7 +63,7 @@ ONEVISION_FIELDS = {   # lmms-lab/llava-onevision-qwen2-7b-ov config.json, less 
 def release_source_config(size: str = "0.5b", text_layers: int = 2, **changes) -> dict:
     "The `config.json` of a released LLaVE checkpoint of `size`, cut to `text_layers`; `changes` override fields."
     if size not in RELEASE_LANGUAGE_MODELS:
-        raise ValueError(f"size must be one of {list(RELEASE_LANGUAGE_MODELS)}, got {size!r}")
+        raise InputError(f"size must be one of {list(RELEASE_LANGUAGE_MODELS)}, got {size!r}")
     return {**ONEVISION_FIELDS, **RELEASE_LANGUAGE_MODELS[size], "num_hidden_layers": text_layers,
             "max_window_layers": text_layers, **changes}
 

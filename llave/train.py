@@ -16,8 +16,9 @@ import shutil
 import sys
 import time
 import tomllib
+import types as types_module
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -31,15 +32,16 @@ from .data import ModalityBatchSampler, TrainPair, load_train_pairs
 from .loss import ContrastiveLoss, distributed_info, negative_gradient_share, similarity
 from .inputs import RowBatch, embed_rows, input_cache
 from .model import LLaVE, load_tiny_sizes, save_processor, tiny_llava_onevision, write_sentence_transformers
+from .core import InputError
 
 # %% auto #0
-__all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'REPORT_TO', 'TrainConfig', 'config_from_dict', 'find_config', 'load_config',
-           'parse_overrides', 'cosine_schedule', 'setup_distributed', 'use_bf16', 'load_pairs', 'local_batch',
-           'load_model', 'PairEncoder', 'prepare_side', 'random_state', 'set_random_state', 'gradcache_step',
-           'sync_context', 'plain_step', 'checkpoint_directories', 'copy_model', 'save_checkpoint',
+__all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'REPORT_TO', 'TrainConfig', 'field_types', 'config_from_dict', 'find_config',
+           'load_config', 'parse_overrides', 'cosine_schedule', 'setup_distributed', 'use_bf16', 'load_pairs',
+           'local_batch', 'load_model', 'PairEncoder', 'side_items', 'prepare_side', 'random_state', 'set_random_state',
+           'gradcache_step', 'sync_context', 'plain_step', 'checkpoint_directories', 'copy_model', 'save_checkpoint',
            'load_training_state', 'NonFiniteLossError', 'clip_gradients', 'make_loss', 'wrap_model', 'batch_profile',
-           'train_step', 'inputs_supported', 'train', 'log_metrics', 'sharded_states', 'report_targets', 'Tracker',
-           'run_train', 'register_cli']
+           'side_requests', 'train_step', 'StepInputs', 'step_stream', 'inputs_supported', 'train', 'log_metrics',
+           'sharded_states', 'report_targets', 'Tracker', 'run_train', 'register_cli']
 
 # %% ../nbs/06_train.ipynb #ff658022
 @dataclass
@@ -67,6 +69,8 @@ class TrainConfig:
     projector_learning_rate: float | None = None
     weight_decay: float = 0.0
     warmup_ratio: float = 0.03
+    warmup_from_zero: bool = True       # the first step at lr 0, as the Hugging Face Trainer of the released run;
+                                        # False: at lr / (warmup steps + 1) (the demo's committed runs)
     epochs: float = 1.0
     max_steps: int | None = None        # overrides epochs
     batch_size: int = 4                 # pairs per device per micro-step
@@ -79,6 +83,7 @@ class TrainConfig:
     cache_gb: float = 4.0               # memory for those (least recently used dropped first)
     group_overhead: int | None = 64     # rows grouped by length, no compute on padding; None: one padded batch per side
     share_prefix: bool = True           # the prompt's shared system turn computed once a forward, not once a row
+    num_workers: int = 0                # processes that prepare the next steps' inputs (decoding, processor) ahead
     precision: str = "auto"             # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
     max_length: int = 4096
     mm_newline_position: str | None = "grid"   # video layout saved with the model: "grid", as the released training
@@ -92,41 +97,56 @@ class TrainConfig:
     show_progress: bool = True
 
 # %% ../nbs/06_train.ipynb #71b1b65c
-def _convert(name: str, annotation: str, value):
-    "`value` (from TOML, or a command-line string) as the type `annotation` of field `name`."
-    kinds = {"int": int, "float": float, "str": str, "bool": bool, "list[str]": list}
-    base = annotation.replace(" | None", "")
-    if value is None or (isinstance(value, str) and value.lower() in ("none", "null") and "None" in annotation):
-        if "None" not in annotation:
-            raise ValueError(f"{name} cannot be None")
+def field_types(cls) -> dict:
+    "`{field: (type, optional)}` of a config dataclass, its annotations resolved (`typing.get_type_hints`)."
+    hints, types = typing.get_type_hints(cls), {}
+    for field in dataclasses.fields(cls):
+        kind = hints[field.name]
+        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        optional = typing.get_origin(kind) in (types_module.UnionType, typing.Union) and len(options) == 1
+        types[field.name] = (options[0] if optional else kind, optional)
+    return types
+
+def _text_value(name: str, kind, value: str):
+    "A command-line string as `kind` (int, float, bool or list[str])."
+    if typing.get_origin(kind) is list:
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if kind is bool:
+        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise InputError(f"{name} must be true or false, got {value!r}")
+        return value.lower() in ("true", "1", "yes")
+    try:
+        return kind(value)
+    except ValueError:
+        raise InputError(f"{name} must be {kind.__name__}, got {value!r}") from None
+
+def _convert(name: str, kind, optional: bool, value):
+    "`value` (from TOML, a command-line string, or Python) as the type `kind` of field `name`."
+    if value is None or (optional and isinstance(value, str) and value.lower() in ("none", "null")):
+        if not optional:
+            raise InputError(f"{name} cannot be None")
         return None
-    if isinstance(value, str) and base != "str":
-        if base == "list[str]":
-            return [part.strip() for part in value.split(",") if part.strip()]
-        if base == "bool":
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(f"{name} must be true or false, got {value!r}")
-            return value.lower() in ("true", "1", "yes")
-        try:
-            return kinds[base](value)
-        except ValueError:
-            raise ValueError(f"{name} must be {base}, got {value!r}") from None
-    if base == "float" and isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, str) and kind is not str:
+        return _text_value(name, kind, value)
+    if kind is str and isinstance(value, os.PathLike):            # paths given as Path objects
+        return os.fspath(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if not isinstance(value, kinds[base]) or (base in ("int", "float") and isinstance(value, bool)):
-        raise ValueError(f"{name} must be {base}, got {value!r}")
-    if base == "list[str]" and not all(isinstance(item, str) for item in value):
-        raise ValueError(f"{name} must be a list of strings, got {value!r}")
+    origin = typing.get_origin(kind) or kind
+    if not isinstance(value, origin) or (kind in (int, float) and isinstance(value, bool)):
+        raise InputError(f"{name} must be {getattr(kind, '__name__', kind)}, got {value!r}")
+    if origin is list and not all(isinstance(item, str) for item in value):
+        raise InputError(f"{name} must be a list of strings, got {value!r}")
     return value
 
 # %% ../nbs/06_train.ipynb #c562c63d
 def config_from_dict(values: dict, base: TrainConfig | None = None) -> TrainConfig:
     "A `TrainConfig` (or a copy of `base`, any config dataclass) with `values` applied; unknown keys are an error."
-    fields = {f.name: f.type for f in dataclasses.fields(type(base) if base is not None else TrainConfig)}
+    fields = field_types(type(base) if base is not None else TrainConfig)
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ValueError(f"unknown config key(s) {unknown}; valid keys: {', '.join(sorted(fields))}")
-    changes = {name: _convert(name, str(fields[name]), value) for name, value in values.items()}
+        raise InputError(f"unknown config key(s) {unknown}; valid keys: {', '.join(sorted(fields))}")
+    changes = {name: _convert(name, *fields[name], value) for name, value in values.items()}
     return dataclasses.replace(base or TrainConfig(), **changes)
 
 # %% ../nbs/06_train.ipynb #d896fdb6
@@ -151,7 +171,7 @@ def load_config(name_or_path: str | Path, overrides: list[str] = ()) -> TrainCon
     try:
         config = config_from_dict(values)
     except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
+        raise InputError(f"{path}: {error}") from None
     return config_from_dict(parse_overrides(overrides), config)
 
 def parse_overrides(overrides: list[str]) -> dict[str, str]:
@@ -160,16 +180,17 @@ def parse_overrides(overrides: list[str]) -> dict[str, str]:
     for override in overrides:
         key, separator, value = override.partition("=")
         if not separator:
-            raise ValueError(f"override {override!r} is not key=value")
+            raise InputError(f"override {override!r} is not key=value")
         pairs[key.strip()] = value.strip()
     return pairs
 
 # %% ../nbs/06_train.ipynb #444a1bb2
-def cosine_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
-    "LambdaLR: linear warmup over `warmup_steps`, then cosine decay to 0 at `total_steps`."
+def cosine_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int, from_zero: bool = True):
+    """LambdaLR: linear warmup over `warmup_steps` (from 0 as the Hugging Face Trainer, or from `lr / (warmup_steps +
+    1)`), then cosine decay to 0 at `total_steps`."""
     def factor(step: int) -> float:
         if step < warmup_steps:
-            return (step + 1) / (warmup_steps + 1)
+            return step / warmup_steps if from_zero else (step + 1) / (warmup_steps + 1)
         progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -190,7 +211,7 @@ def setup_distributed() -> tuple[int, int, torch.device]:
 def use_bf16(config: TrainConfig, device: torch.device) -> bool:
     "Whether to autocast to bf16: `precision` 'bf16', or 'auto' on CUDA."
     if config.precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision must be auto, bf16 or fp32, got {config.precision!r}")
+        raise InputError(f"precision must be auto, bf16 or fp32, got {config.precision!r}")
     return config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda")
 
 # %% ../nbs/06_train.ipynb #98626cf0
@@ -244,16 +265,24 @@ class PairEncoder(nn.Module):
         return tuple(None if batch is None else embed_rows(self.model, batch) for batch in (query_batch, target_batch))
 
 # %% ../nbs/06_train.ipynb #df738a00
-def prepare_side(model: LLaVE, pairs: list[TrainPair], side: str, cache=None, overhead: int | None = None) -> dict | RowBatch:
-    """The model batch of the `side` ('query', 'target', or 'both': queries then targets) of `pairs`: the processor's
-    padded batch, or with an `InputCache` and `overhead` set a `RowBatch` of cached inputs grouped by length."""
+def side_items(pairs: list[TrainPair], side: str) -> tuple[list[str], list]:
+    "The texts and images (path or None) of the `side` ('query', 'target', or 'both': queries then targets) of `pairs`."
     sides = ("query", "target") if side == "both" else (side,)
-    texts = [getattr(pair, f"{s}_text") for s in sides for pair in pairs]
-    images = [getattr(pair, f"{s}_image") for s in sides for pair in pairs]
+    return ([getattr(pair, f"{s}_text") for s in sides for pair in pairs],
+            [getattr(pair, f"{s}_image") for s in sides for pair in pairs])
+
+def prepare_side(model: LLaVE, pairs: list[TrainPair], side: str, cache=None, overhead: int | None = None,
+                 prepared: dict | None = None) -> dict | RowBatch:
+    """The model batch of the `side` of `pairs` (see `side_items`): the processor's padded batch, or with an
+    `InputCache` a `RowBatch` of cached inputs grouped by length. `prepared`: the processor's batch of these items
+    (on the CPU), made ahead by a data worker (`StepInputs`)."""
+    texts, images = side_items(pairs, side)
     if cache is not None:
-        return cache.row_batch(texts, images, overhead)
+        return cache.row_batch(texts, images, overhead, prepared)
     if side == "both":
-        raise ValueError("side='both' needs an InputCache")
+        raise InputError("side='both' needs an InputCache")
+    if prepared is not None:
+        return model.on_device(prepared)
     return model.prepare(texts, images if any(image is not None for image in images) else None)
 
 # %% ../nbs/06_train.ipynb #29375233
@@ -392,13 +421,13 @@ def make_loss(config: TrainConfig) -> nn.Module:
     "The loss of `config`: LLaVE's (`alpha = 0` is InfoNCE) or Focal-InfoNCE."
     if config.loss == "llave":
         if config.focal_signed:
-            raise ValueError("focal_signed=True is an option of Focal-InfoNCE: set loss='focal' too")
+            raise InputError("focal_signed=True is an option of Focal-InfoNCE: set loss='focal' too")
         return ContrastiveLoss(tau=config.tau, alpha=config.alpha, symmetric=config.symmetric,
                                gather=config.gather_negatives)
     if config.loss == "focal":     # the same gathered negatives as Eq. 5, only the logits differ
         return ContrastiveLoss(tau=config.tau, alpha=0.0, symmetric=config.symmetric, gather=config.gather_negatives,
                                focal_margin=config.focal_margin, focal_signed=config.focal_signed)
-    raise ValueError(f"loss must be 'llave' or 'focal', got {config.loss!r}")
+    raise InputError(f"loss must be 'llave' or 'focal', got {config.loss!r}")
 
 # %% ../nbs/06_train.ipynb #0689991f
 def wrap_model(model: LLaVE, config: TrainConfig, world_size: int, device: torch.device) -> nn.Module:
@@ -413,7 +442,7 @@ def wrap_model(model: LLaVE, config: TrainConfig, world_size: int, device: torch
         fully_shard(encoder)
         return encoder
     if config.sharding != "ddp":
-        raise ValueError(f"sharding must be 'ddp' or 'fsdp', got {config.sharding!r}")
+        raise InputError(f"sharding must be 'ddp' or 'fsdp', got {config.sharding!r}")
     device_ids = [device.index] if device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(encoder, device_ids=device_ids, find_unused_parameters=True)
 
@@ -431,17 +460,30 @@ def batch_profile(q: torch.Tensor, t: torch.Tensor, tau: float, alpha: float) ->
                         (1 / share.pow(2).sum(1)).mean()]).float()
 
 # %% ../nbs/06_train.ipynb #75a38481
+def side_requests(pairs: list[TrainPair], config: TrainConfig, cached: bool) -> list[tuple[str, list[TrainPair]]]:
+    """The inputs one micro-batch's step asks for, in order: `(side, pairs)` for `prepare_side`. GradCache: the query
+    chunks, then the target chunks; with an `InputCache`: queries and targets together; else queries, then targets."""
+    if config.gradcache_chunk_size:
+        size = config.gradcache_chunk_size
+        chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+        return [("query", chunk) for chunk in chunks] + [("target", chunk) for chunk in chunks]
+    return [("both", pairs)] if cached else [("query", pairs), ("target", pairs)]
+
 def train_step(encoder, model: LLaVE, loss_fn, batches: list[list[TrainPair]], config: TrainConfig, autocast,
-               cache=None):
-    "One optimizer step's forward/backward over `batches` (one per accumulation micro-step); returns stats."
+               cache=None, prepared: list[list[dict]] | None = None):
+    """One optimizer step's forward/backward over `batches` (one per accumulation micro-step); returns stats.
+    `prepared[k]`: the processor batches of micro-batch k's `side_requests`, made ahead by data workers."""
     losses, profiles = [], []
-    side = lambda pairs, name: prepare_side(model, pairs, name, cache, config.group_overhead)
     for index, pairs in enumerate(batches):
         sync, scale = index == len(batches) - 1, 1 / len(batches)
+        ready = iter(prepared[index]) if prepared is not None else None
+        side = lambda part, name: prepare_side(model, part, name, cache, config.group_overhead,
+                                               next(ready) if ready is not None else None)
+        requests = side_requests(pairs, config, cache is not None)
         if config.gradcache_chunk_size:
-            chunks = [pairs[i : i + config.gradcache_chunk_size] for i in range(0, len(pairs), config.gradcache_chunk_size)]
-            loss, q, t = gradcache_step(encoder, loss_fn, [side(c, "query") for c in chunks],
-                                        [side(c, "target") for c in chunks], scale, sync, autocast)
+            half = len(requests) // 2
+            loss, q, t = gradcache_step(encoder, loss_fn, [side(c, s) for s, c in requests[:half]],
+                                        [side(c, s) for s, c in requests[half:]], scale, sync, autocast)
         elif cache is not None:     # queries and targets grouped by length together
             loss, q, t = plain_step(encoder, loss_fn, side(pairs, "both"), None, scale, sync, autocast)
         else:
@@ -453,6 +495,39 @@ def train_step(encoder, model: LLaVE, loss_fn, batches: list[list[TrainPair]], c
         dist.all_reduce(stats)
         stats /= dist.get_world_size()
     return dict(zip(("loss",) + PROFILE_KEYS, stats.tolist()))
+
+class StepInputs:
+    """A step's micro-batches (this rank's slices, in the sampler's order) and the processor batches of their
+    `side_requests` on the CPU: what a data worker makes ahead of the step, so that a run with workers computes
+    exactly what a run without them computes."""
+    def __init__(self, model: LLaVE, pairs: list[TrainPair], sampler, config: TrainConfig, rank: int = 0,
+                 world_size: int = 1, cached: bool = False):
+        self.model, self.pairs, self.sampler, self.config = model, pairs, sampler, config
+        self.rank, self.world_size, self.cached = rank, world_size, cached
+
+    def batches(self, step: int) -> list[list[TrainPair]]:
+        "The micro-batches of optimizer step `step`."
+        accumulation = self.config.gradient_accumulation_steps
+        return [local_batch(self.pairs, self.sampler, step * accumulation + k, self.rank, self.world_size)
+                for k in range(accumulation)]
+
+    def __call__(self, step: int) -> tuple[list, list]:
+        batches = self.batches(step)
+        return batches, [[self.prepare(part, side) for side, part in side_requests(pairs, self.config, self.cached)]
+                         for pairs in batches]
+
+    def prepare(self, pairs: list[TrainPair], side: str) -> dict:
+        texts, images = side_items(pairs, side)
+        return self.model.prepare(texts, images if any(i is not None for i in images) else None, on_device=False)
+
+def step_stream(inputs: StepInputs, start: int, total: int, workers: int = 0):
+    """`(micro-batches, prepared or None)` of steps `start`..`total - 1`: made at each step, or by `workers`
+    processes ahead of the model (a `DataLoader`; its own seed generator, so the training random state is untouched)."""
+    if workers <= 0:
+        return ((inputs.batches(step), None) for step in range(start, total))
+    from torch.utils.data import DataLoader
+    return iter(DataLoader(range(start, total), batch_size=None, collate_fn=inputs, num_workers=workers,
+                           generator=torch.Generator().manual_seed(0)))
 
 # %% ../nbs/06_train.ipynb #1e85fbd4
 def inputs_supported(config: TrainConfig, world_size: int = 1) -> TrainConfig:
@@ -485,7 +560,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
     encoder = wrap_model(model, config, world_size, device)
     optimizer = torch.optim.AdamW(model.parameter_groups(config.learning_rate, config.projector_learning_rate,
                                                          weight_decay=config.weight_decay), fused=True)
-    scheduler = cosine_schedule(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
+    scheduler = cosine_schedule(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps, config.warmup_from_zero)
     loss_fn = loss_fn or make_loss(config)
     config, requested = inputs_supported(config, world_size), config
     cache = input_cache(model, config.freeze_vision, config.cache_gb, config.share_prefix) if config.cache_inputs else None
@@ -500,10 +575,9 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
     progress = tqdm(range(start, total_steps), initial=start, total=total_steps, desc="train",
                     disable=rank != 0 or not config.show_progress)
     stats, started, last_checkpoint = {}, time.perf_counter(), checkpoint
-    for step in progress:
-        accumulation = config.gradient_accumulation_steps
-        batches = [local_batch(pairs, sampler, step * accumulation + k, rank, world_size) for k in range(accumulation)]
-        stats = train_step(encoder, model, loss_fn, batches, config, autocast, cache)
+    inputs = StepInputs(model, pairs, sampler, config, rank, world_size, cached=cache is not None)
+    for step, (batches, prepared) in zip(progress, step_stream(inputs, start, total_steps, config.num_workers)):
+        stats = train_step(encoder, model, loss_fn, batches, config, autocast, cache, prepared)
         if not math.isfinite(stats["loss"]):
             raise NonFiniteLossError(f"loss is {stats['loss']} at step {step + 1}: training stopped before the "
                                      f"update; last good checkpoint: {last_checkpoint or 'none'}")
@@ -512,7 +586,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         stats.update(step=step + 1, lr=scheduler.get_last_lr()[0],
-                     pairs_per_second=micro_batch * accumulation * (step + 1 - start) / (time.perf_counter() - started))
+                     pairs_per_second=micro_batch * config.gradient_accumulation_steps * (step + 1 - start) / (time.perf_counter() - started))
         if rank == 0 and ((step + 1) % config.log_every == 0 or step + 1 == total_steps):
             log_metrics(output_dir, stats, progress, tracker)
         if config.save_every and ((step + 1) % config.save_every == 0 or step + 1 == total_steps):
@@ -550,10 +624,10 @@ def report_targets(report_to: str) -> list[str]:
     targets = [t.strip() for t in (report_to or "none").split(",") if t.strip() not in ("", "none")]
     unknown = sorted(set(targets) - set(REPORT_TO))
     if unknown:
-        raise ValueError(f"report_to: unknown {unknown}; choose from {list(REPORT_TO)} (several: comma-separated)")
+        raise InputError(f"report_to: unknown {unknown}; choose from {list(REPORT_TO)} (several: comma-separated)")
     for target in targets:
         if importlib.util.find_spec(target) is None:
-            raise ValueError(f"report_to={target} needs the {target} package: pip install {target}")
+            raise InputError(f"report_to={target} needs the {target} package: pip install {target}")
     return targets
 
 class Tracker:

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 
 from .core import CAPTION_PROMPT, VIDEO_PROMPT, reference, write_json_atomic
 from .model import VIDEO_MAX_LENGTH
+from .core import InputError
 
 # %% auto #0
 __all__ = ['VIDEO_SUFFIXES', 'DATASETS', 'PAPER_BENCHMARK', 'sample_frame_indices', 'VideoDecodeError', 'stream_frame_rate',
@@ -25,17 +25,17 @@ __all__ = ['VIDEO_SUFFIXES', 'DATASETS', 'PAPER_BENCHMARK', 'sample_frame_indice
            'check_caption_video', 'video_to_text_scores', 'multi_caption_metrics', 'VideoSet', 'find_video_file',
            'make_video_set', 'load_msrvtt', 'read_caption_pickle', 'caption_text', 'load_msvd', 'mini_video_dir',
            'load_video_set', 'encode_clips', 'shard_clips', 'encode_captions', 'evaluate_video_retrieval', 'paper_rows',
-           'format_results', 'load_model', 'run_eval_video', 'register_cli']
+           'format_results', 'load_eval_model', 'run_eval_video', 'register_cli']
 
 # %% ../nbs/08_eval_video.ipynb #f2777e19
 def sample_frame_indices(num_frames: int, native_fps: float, target_fps: float = 3.0, max_frames: int = 32) -> list[int]:
     "Indices (0-based, increasing) of the frames kept from a clip of `num_frames` frames at `native_fps`."
     if num_frames < 1:
-        raise ValueError(f"a clip needs at least one frame, got num_frames={num_frames}")
+        raise InputError(f"a clip needs at least one frame, got num_frames={num_frames}")
     if not native_fps > 0 or not target_fps > 0:
-        raise ValueError(f"frame rates must be positive, got native_fps={native_fps}, target_fps={target_fps}")
+        raise InputError(f"frame rates must be positive, got native_fps={native_fps}, target_fps={target_fps}")
     if max_frames < 1:
-        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+        raise InputError(f"max_frames must be at least 1, got {max_frames}")
     step = max(1, round(native_fps / target_fps))
     indices = list(range(0, num_frames, step))
     if len(indices) > max_frames:
@@ -43,7 +43,7 @@ def sample_frame_indices(num_frames: int, native_fps: float, target_fps: float =
     return indices
 
 # %% ../nbs/08_eval_video.ipynb #2ca12120
-class VideoDecodeError(ValueError):
+class VideoDecodeError(InputError):
     "A video file that cannot be opened, has no video stream or no frames, or fails to decode."
 
 def _open_video(path: Path):
@@ -113,7 +113,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 30.0, codec: 
     path = Path(path)
     frames = np.asarray(frames, dtype=np.uint8)
     if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"frames must be [T, H, W, 3], got shape {frames.shape}")
+        raise InputError(f"frames must be [T, H, W, 3], got shape {frames.shape}")
     codec = codec or {".webm": "libvpx"}.get(path.suffix, "mpeg4")
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
@@ -132,9 +132,9 @@ def _as_matrix(sim: Any, what: str = "sim") -> np.ndarray:
         sim = sim.detach().to("cpu", torch.float64).numpy()
     sim = np.asarray(sim, dtype=np.float64)
     if sim.ndim != 2 or sim.size == 0:
-        raise ValueError(f"{what} must be a non-empty 2-D matrix, got shape {sim.shape}")
+        raise InputError(f"{what} must be a non-empty 2-D matrix, got shape {sim.shape}")
     if not np.isfinite(sim).all():
-        raise ValueError(f"{what} has non-finite entries (NaN or inf), e.g. at {np.argwhere(~np.isfinite(sim))[0].tolist()}")
+        raise InputError(f"{what} has non-finite entries (NaN or inf), e.g. at {np.argwhere(~np.isfinite(sim))[0].tolist()}")
     return sim
 
 def gold_ranks(sim: Any, gold: Sequence[int]) -> np.ndarray:
@@ -142,9 +142,9 @@ def gold_ranks(sim: Any, gold: Sequence[int]) -> np.ndarray:
     sim = _as_matrix(sim)
     gold = np.asarray(gold)
     if gold.shape != (sim.shape[0],) or not np.issubdtype(gold.dtype, np.integer):
-        raise ValueError(f"gold must hold one integer column per row ({sim.shape[0]}), got shape {gold.shape}")
+        raise InputError(f"gold must hold one integer column per row ({sim.shape[0]}), got shape {gold.shape}")
     if gold.min() < 0 or gold.max() >= sim.shape[1]:
-        raise ValueError(f"gold columns must lie in [0, {sim.shape[1]}), got {gold.min()}..{gold.max()}")
+        raise InputError(f"gold columns must lie in [0, {sim.shape[1]}), got {gold.min()}..{gold.max()}")
     gold_scores = sim[np.arange(sim.shape[0]), gold]
     return 1 + (sim > gold_scores[:, None]).sum(axis=1)
 
@@ -159,7 +159,7 @@ def retrieval_metrics(sim: Any) -> dict[str, float]:
     "R@1/5/10 (%), MdR, MnR (1-based) for a square text × video `sim` whose gold pairs are on the diagonal."
     sim = _as_matrix(sim)
     if sim.shape[0] != sim.shape[1]:
-        raise ValueError(f"retrieval_metrics needs a square matrix (gold on the diagonal), got {sim.shape}")
+        raise InputError(f"retrieval_metrics needs a square matrix (gold on the diagonal), got {sim.shape}")
     return rank_metrics(gold_ranks(sim, np.arange(sim.shape[0])))
 
 # %% ../nbs/08_eval_video.ipynb #7080da8e
@@ -167,12 +167,12 @@ def check_caption_video(caption_video: Sequence[int], num_captions: int, num_vid
     "`caption_video` as an int array, checked: one entry per caption, in range, every video captioned."
     caption_video = np.asarray(caption_video)
     if caption_video.shape != (num_captions,) or not np.issubdtype(caption_video.dtype, np.integer):
-        raise ValueError(f"caption_video must hold one video index per caption ({num_captions}), got shape {caption_video.shape}")
+        raise InputError(f"caption_video must hold one video index per caption ({num_captions}), got shape {caption_video.shape}")
     if caption_video.min() < 0 or caption_video.max() >= num_videos:
-        raise ValueError(f"caption_video entries must lie in [0, {num_videos}), got {caption_video.min()}..{caption_video.max()}")
+        raise InputError(f"caption_video entries must lie in [0, {num_videos}), got {caption_video.min()}..{caption_video.max()}")
     uncaptioned = np.setdiff1d(np.arange(num_videos), caption_video)
     if uncaptioned.size:
-        raise ValueError(f"video(s) {uncaptioned[:5].tolist()} have no caption")
+        raise InputError(f"video(s) {uncaptioned[:5].tolist()} have no caption")
     return caption_video
 
 def video_to_text_scores(sim: Any, caption_video: Sequence[int]) -> np.ndarray:
@@ -225,15 +225,15 @@ def make_video_set(name: str, video_ids: Sequence[str], pairs: Sequence[tuple[st
     index = {}
     for video_id in video_ids:
         if video_id in index:
-            raise ValueError(f"{source}: video id {video_id!r} is listed twice")
+            raise InputError(f"{source}: video id {video_id!r} is listed twice")
         index[video_id] = len(index)
     for video_id, _ in pairs:
         if video_id not in index:
-            raise ValueError(f"{source}: caption for unknown video id {video_id!r}")
+            raise InputError(f"{source}: caption for unknown video id {video_id!r}")
     captioned = {video_id for video_id, _ in pairs}
     uncaptioned = [video_id for video_id in video_ids if video_id not in captioned]
     if uncaptioned:
-        raise ValueError(f"{source}: video(s) without a caption: {', '.join(uncaptioned[:5])}")
+        raise InputError(f"{source}: video(s) without a caption: {', '.join(uncaptioned[:5])}")
     if not Path(videos_dir).is_dir():
         raise FileNotFoundError(f"video folder not found: {videos_dir}")
     paths = [find_video_file(videos_dir, video_id) for video_id in video_ids]
@@ -255,15 +255,15 @@ def load_msrvtt(annotations: str | Path, videos_dir: str | Path, *, name: str = 
         reader = csv.DictReader(handle)
         missing = {"video_id", "sentence"} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{annotations}: missing column(s) {sorted(missing)}; has {reader.fieldnames}")
+            raise InputError(f"{annotations}: missing column(s) {sorted(missing)}; has {reader.fieldnames}")
         pairs = []
         for line, row in enumerate(reader, start=2):
             video_id, sentence = (row["video_id"] or "").strip(), (row["sentence"] or "").strip()
             if not video_id or not sentence:
-                raise ValueError(f"{annotations} line {line}: empty video_id or sentence")
+                raise InputError(f"{annotations} line {line}: empty video_id or sentence")
             pairs.append((video_id, sentence))
     if not pairs:
-        raise ValueError(f"{annotations}: no rows")
+        raise InputError(f"{annotations}: no rows")
     video_ids = list(dict.fromkeys(video_id for video_id, _ in pairs))
     return make_video_set(name, video_ids, pairs, videos_dir, source=str(annotations), skip_bad=skip_bad)
 
@@ -286,9 +286,9 @@ def read_caption_pickle(path: str | Path) -> dict[str, list]:
         with path.open("rb") as handle:
             captions = _CaptionUnpickler(handle).load()
     except (pickle.UnpicklingError, EOFError, ValueError) as error:
-        raise ValueError(f"cannot read captions from {path}: {error}") from error
+        raise InputError(f"cannot read captions from {path}: {error}") from error
     if not isinstance(captions, dict):
-        raise ValueError(f"{path}: expected a dict of video id -> captions, got {type(captions).__name__}")
+        raise InputError(f"{path}: expected a dict of video id -> captions, got {type(captions).__name__}")
     return captions
 
 def caption_text(tokens: Any, where: str) -> str:
@@ -298,9 +298,9 @@ def caption_text(tokens: Any, where: str) -> str:
     elif isinstance(tokens, (list, tuple)) and all(isinstance(token, str) for token in tokens):
         text = " ".join(tokens).strip()
     else:
-        raise ValueError(f"{where}: a caption must be a list of token strings, got {type(tokens).__name__}")
+        raise InputError(f"{where}: a caption must be a list of token strings, got {type(tokens).__name__}")
     if not text:
-        raise ValueError(f"{where}: empty caption")
+        raise InputError(f"{where}: empty caption")
     return text
 
 # %% ../nbs/08_eval_video.ipynb #07506cb4
@@ -318,10 +318,10 @@ def load_msvd(captions_path: str | Path, videos_dir: str | Path, test_list: str 
     pairs = []
     for video_id in video_ids:
         if video_id not in captions:
-            raise ValueError(f"{captions_path}: no captions for video {video_id!r} of {test_list}")
+            raise InputError(f"{captions_path}: no captions for video {video_id!r} of {test_list}")
         entries = captions[video_id]
         if not isinstance(entries, (list, tuple)) or not entries:
-            raise ValueError(f"{captions_path}: video {video_id!r} needs a non-empty list of captions")
+            raise InputError(f"{captions_path}: video {video_id!r} needs a non-empty list of captions")
         pairs += [(video_id, caption_text(tokens, f"{captions_path} video {video_id!r} caption {number}"))
                   for number, tokens in enumerate(entries)]
     return make_video_set(name, video_ids, pairs, videos_dir, source=str(captions_path), skip_bad=skip_bad)
@@ -341,14 +341,14 @@ def load_video_set(dataset: str, videos: str | Path | None = None, annotations: 
                    skip_bad: bool = False) -> VideoSet:
     "The `VideoSet` of `dataset` (one of `DATASETS`); the real sets need `videos` and `annotations`."
     if dataset not in DATASETS:
-        raise ValueError(f"unknown video dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+        raise InputError(f"unknown video dataset {dataset!r}; choose from {', '.join(DATASETS)}")
     dataset = "mini_vtt" if dataset == "mini" else dataset
     if dataset.startswith("mini"):
         folder = mini_video_dir(dataset, mini_root)
         videos = videos or folder / "videos"
         annotations = annotations or folder / ("MSRVTT_JSFUSION_test.csv" if dataset == "mini_vtt" else "raw-captions.pkl")
     elif videos is None or annotations is None:
-        raise ValueError(f"dataset {dataset} needs both a video folder and an annotation file")
+        raise InputError(f"dataset {dataset} needs both a video folder and an annotation file")
     if dataset in ("msrvtt", "mini_vtt"):
         return load_msrvtt(annotations, videos, name=dataset, skip_bad=skip_bad)
     return load_msvd(annotations, videos, test_list, name=dataset, skip_bad=skip_bad)
@@ -414,7 +414,7 @@ def evaluate_video_retrieval(model, videos: VideoSet, *, fps: float = 3.0, max_f
         video_embeddings, kept, skipped = shard_clips(model, videos, fps=fps, max_frames=max_frames, batch_size=batch_size,
                                                       skip_bad=skip_bad, show_progress=show_progress, max_length=max_length)
         if not kept:
-            raise ValueError(f"{videos.name}: no video could be decoded ({len(skipped)} skipped)")
+            raise InputError(f"{videos.name}: no video could be decoded ({len(skipped)} skipped)")
         videos = videos.subset(kept, skipped)
         text_embeddings = encode_captions(model, videos.captions, batch_size=text_batch_size, show_progress=show_progress)
     sim = text_embeddings @ video_embeddings.T
@@ -455,7 +455,7 @@ def format_results(result: dict, label: str = "this run") -> str:
     return "\n".join(lines)
 
 # %% ../nbs/08_eval_video.ipynb #9dc0b253
-def load_model(path: str | Path, device: str | None = None, dtype: str = "auto"):
+def load_eval_model(path: str | Path, device: str | None = None, dtype: str = "auto"):
     "The `LLaVE` model saved at `path`, as `llave eval mmeb` loads it (a seam the tests replace with a stand-in)."
     from llave.eval import load_encoder
     return load_encoder(str(path), device, dtype)
@@ -468,7 +468,7 @@ def run_eval_video(args) -> int:
     rank = setup_distributed()[0]
     videos = load_video_set(args.dataset, args.videos, args.annotations, test_list=args.test_list,
                             mini_root=args.mini_root, skip_bad=args.skip_bad)
-    model = load_model(args.model, args.device, args.dtype)
+    model = load_eval_model(args.model, args.device, args.dtype)
     result = evaluate_video_retrieval(model, videos, fps=args.fps, max_frames=args.max_frames, batch_size=args.batch_size,
                                       text_batch_size=args.text_batch_size, skip_bad=args.skip_bad, show_progress=rank == 0,
                                       max_length=args.max_length)

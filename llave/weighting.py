@@ -10,15 +10,20 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .demo import (CHANCE, DEMO_RESULTS, DemoSettings, changed_settings, initial_model, loss_overrides, mean_std,
                         run_demo, settings_record)
-from .core import compare_seeds, write_json_atomic, write_text_atomic
+from .core import compare_seeds, write_json_atomic
 from .loss import negative_gradient_share, similarity
 from .train import PROFILE_KEYS, batch_profile, prepare_side
+from .core import InputError
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['LOG_KEYS', 'REPLAY_ALPHAS', 'SWEEP_ALPHAS', 'ALPHA_SWEEP_RESULTS', 'NEGATIVES_RESULTS', 'NEGATIVES_BUDGETS',
@@ -41,12 +46,12 @@ def read_metrics(path: str | Path, keys: tuple = LOG_KEYS) -> dict[str, np.ndarr
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path}, line {number}: not JSON ({error.msg})") from None
+            raise InputError(f"{path}, line {number}: not JSON ({error.msg})") from None
         if not isinstance(row, dict) or "step" not in row:
-            raise ValueError(f"{path}, line {number}: expected an object with a 'step' field")
+            raise InputError(f"{path}, line {number}: expected an object with a 'step' field")
         rows.append(row)
     if not rows:
-        raise ValueError(f"{path}: no logged steps")
+        raise InputError(f"{path}: no logged steps")
     restarts = [i for i in range(1, len(rows)) if rows[i]["step"] <= rows[i - 1]["step"]]
     rows = rows[restarts[-1]:] if restarts else rows          # a run restarted from scratch appends a new log
     columns = {"step": np.array([row["step"] for row in rows], dtype=float)}
@@ -136,7 +141,7 @@ def embed_pairs(model, pairs: list) -> tuple[torch.Tensor, torch.Tensor]:
 def share_by_rank(s: torch.Tensor, alphas: tuple = REPLAY_ALPHAS, tau: float = 0.02) -> dict[float, torch.Tensor]:
     "`{alpha: [n-1]}`: mean over rows of `s` `[n, n]` of the k-th largest negative share (k = 1 is the hardest)."
     if s.dim() != 2 or s.shape[0] != s.shape[1] or len(s) < 2:
-        raise ValueError(f"s must be a square similarity matrix with at least 2 rows, got shape {tuple(s.shape)}")
+        raise InputError(f"s must be a square similarity matrix with at least 2 rows, got shape {tuple(s.shape)}")
     off_diagonal = ~torch.eye(len(s), dtype=torch.bool)
     return {alpha: negative_gradient_share(s, tau, alpha)[off_diagonal].view(len(s), -1).sort(1, descending=True).values.mean(0)
             for alpha in alphas}
@@ -145,7 +150,7 @@ def share_by_rank(s: torch.Tensor, alphas: tuple = REPLAY_ALPHAS, tau: float = 0
 def sub_batches(n: int, size: int) -> list[slice]:
     "The disjoint slices of `size` rows of `n` embedded rows (a remainder is dropped)."
     if size < 2 or size > n:
-        raise ValueError(f"every batch size must be between 2 and {n} (the embedded rows), got {size}")
+        raise InputError(f"every batch size must be between 2 and {n} (the embedded rows), got {size}")
     return [slice(i, i + size) for i in range(0, n - size + 1, size)]
 
 def replay_profile(q: torch.Tensor, t: torch.Tensor, alphas: tuple = REPLAY_ALPHAS, tau: float = 0.02,
@@ -218,7 +223,7 @@ def replay_verdict(embedded: dict[str, tuple], tau: float = 0.02, size: int = 32
     return " ".join(lines)
 
 # %% ../nbs/11_weighting.ipynb #cd6c0c4a
-SWEEP_ALPHAS = (0.0, 1.0, 3.0, 9.0, 15.0, 25.0)
+SWEEP_ALPHAS = REPLAY_ALPHAS     # the sweep trains the alphas the replay shows
 ALPHA_SWEEP_RESULTS = DEMO_RESULTS / "alpha_sweep"
 NEGATIVES_RESULTS = DEMO_RESULTS / "negatives"
 
@@ -234,7 +239,7 @@ def reuse_demo_runs(demo: str | Path, out: str | Path, settings: DemoSettings, l
     recorded = json.loads((demo / "settings.json").read_text())
     changed = changed_settings(recorded, settings_record(settings), ignore=("losses",))
     if changed:
-        raise ValueError(f"{demo}: its runs were made with other settings than the sweep's ({', '.join(changed)} differ)")
+        raise InputError(f"{demo}: its runs were made with other settings than the sweep's ({', '.join(changed)} differ)")
     copied = 0
     for name, spec in recorded.get("losses", {}).items():
         fields = loss_overrides(spec)
@@ -252,7 +257,7 @@ def alpha_sweep(out: str | Path, alphas: tuple = SWEEP_ALPHAS, seeds: int = 3, s
     """Train and evaluate every alpha for `seeds` seeds under `out`; returns run_demo's `{seed: {'alpha=a': result}}`.
     `reuse`: a `llave demo` directory made with the same settings, whose InfoNCE and LLaVE runs need not train again."""
     if not alphas or any(not math.isfinite(a) or a < 0 for a in alphas) or len(set(map(alpha_name, alphas))) != len(alphas):
-        raise ValueError(f"alphas must be distinct, finite and >= 0, got {list(alphas)}")
+        raise InputError(f"alphas must be distinct, finite and >= 0, got {list(alphas)}")
     settings = dataclasses.replace(settings or DemoSettings(), seeds=seeds,
                                    losses={alpha_name(a): float(a) for a in alphas})
     if reuse is not None:
@@ -342,14 +347,14 @@ def negatives_settings(settings: DemoSettings, batch_size: int, chunk_size: int 
                        update_pairs: int | None = None) -> DemoSettings:
     "The settings of one batch size: steps and warmup scaled to the `budget`, GradCache above `chunk_size`."
     if budget not in NEGATIVES_BUDGETS:
-        raise ValueError(f"budget must be one of {NEGATIVES_BUDGETS}, got {budget!r}")
+        raise InputError(f"budget must be one of {NEGATIVES_BUDGETS}, got {budget!r}")
     if batch_size < 2:
-        raise ValueError(f"batch sizes must be >= 2 (a batch of 1 has no negatives), got {batch_size}")
+        raise InputError(f"batch sizes must be >= 2 (a batch of 1 has no negatives), got {batch_size}")
     chunks = chunk_size if chunk_size and batch_size > chunk_size else None
     if budget == "updates":     # same updates, same pairs per update: micro-batches of `batch_size`, accumulated
         update_pairs = update_pairs or settings.batch_size
         if update_pairs % batch_size:
-            raise ValueError(f"batch size {batch_size} does not divide the {update_pairs} pairs of an update")
+            raise InputError(f"batch size {batch_size} does not divide the {update_pairs} pairs of an update")
         return dataclasses.replace(settings, batch_size=batch_size, gradient_accumulation_steps=update_pairs // batch_size,
                                    gradcache_chunk_size=chunks)
     scale = settings.batch_size / batch_size if budget == "pairs" else 1.0
@@ -420,7 +425,7 @@ def negatives_verdict(sweep: dict, column: str = "Overall") -> str:
     losses = list(next(iter(next(iter(sweep["results"].values())).values())))
     seeds = {size: list(sweep["results"][size]) for size in sizes}
     if any(seeds[size] != seeds[sizes[0]] for size in sizes):
-        raise ValueError(f"the batch sizes were run with different seeds (or in another order; paired by position): {seeds}")
+        raise InputError(f"the batch sizes were run with different seeds (or in another order; paired by position): {seeds}")
     lines = [f"{column} P@1 by batch size (budget: same {sweep.get('budget', '?')}):"]
     for size in sizes:
         scores = score_matrix(sweep["results"][size], losses, column)

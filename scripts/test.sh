@@ -23,6 +23,9 @@ if ! git diff --exit-code --stat -- nbs/; then
     exit 1
 fi
 
+echo "== lint: ruff (pyflakes: unused imports, undefined names) over llave/, nbs/, tests/, scripts/, benchmarks/"
+ruff check .
+
 echo "== README.md: is it what nbs/index.ipynb says?"
 python scripts/readme.py --check
 

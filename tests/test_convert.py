@@ -135,6 +135,7 @@ def test_from_pretrained_converts_a_local_release_folder(tmp_path, monkeypatch):
     assert converted.name.startswith("LLaVE-tiny-") and not (source / "model-converted").exists()
 
 
+@pytest.mark.slow
 def test_cli_converts_a_hub_id_offline(hub, tmp_path):
     "`llave convert OWNER/NAME DST` in a fresh process: HF_HUB_CACHE and HF_HUB_OFFLINE=1 honoured, nothing downloaded."
     snapshot, direct = hub

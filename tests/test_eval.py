@@ -317,6 +317,7 @@ def test_cli_tiny_model_on_mmeb_mini(tmp_path, capsys, monkeypatch, tiny_model):
     assert all(json.loads((out / f"{n}_score.json").read_text())["num_pred"] == 3 for n in names)
 
 
+@pytest.mark.slow
 def test_two_processes_score_exactly_as_one(tmp_path):
     """`torchrun --nproc_per_node=2 -m llave eval mmeb`: the ranks share the unique items, rank 0 writes; every
     dataset's score equals one process's, and the ranks together encoded each item once."""

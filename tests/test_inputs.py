@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from llave.inputs import InputCache, _CACHES, input_cache, length_groups
+from llave.inputs import _CACHES, input_cache, length_groups
 from llave.model import LLaVE, tiny_llava_onevision
 from llave.train import config_from_dict, train
 

@@ -1,6 +1,7 @@
 """The cross-rank gather of ContrastiveLoss, tested with two real processes (torchrun, gloo)."""
 from pathlib import Path
 
+import pytest
 import torch
 
 from llave.loss import ContrastiveLoss, hardness_weighted_nce
@@ -9,6 +10,7 @@ from torchrun import run_torchrun
 WORKER = Path(__file__).parent / "distributed" / "loss_worker.py"
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_equal_one_process():
     "Loss averaged over 2 ranks and DDP gradients equal one process on the full batch (equal and unequal splits, Eq. 5 and Focal-InfoNCE, printed and signed)."
     result = run_torchrun([str(WORKER)], timeout=300)

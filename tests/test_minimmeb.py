@@ -11,7 +11,7 @@ import pytest
 
 from llave.minimmeb import (HELD_OUT, MINI_EVAL_DATASETS, MINI_TASKS, MINI_TRAIN_SUBSETS, MiniConfig, build_mini,
                             committed_manifest, ensure_mini, mini_eval_dataset, mini_train_pairs, read_mp4,
-                            register_cli, verify_mini)
+                            verify_mini)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,6 +46,7 @@ def test_verify_detects_changes(small, tmp_path):
     assert "eval/Mini-Grounding.jsonl: differs" in verify_mini(copy, summary(manifest(small)))
 
 
+@pytest.mark.slow
 def test_full_build_matches_committed_manifest_and_budget(full):
     data = manifest(full)
     assert data["bytes"] <= 50e6
@@ -54,6 +55,7 @@ def test_full_build_matches_committed_manifest_and_budget(full):
     assert verify_mini(full, reference) == []
 
 
+@pytest.mark.slow
 def test_full_sizes(full):
     for name in MINI_EVAL_DATASETS:
         rows = mini_eval_dataset(name, full)

@@ -50,6 +50,7 @@ def weights(checkpoint: Path) -> dict:
     return {k: v for f in sorted(checkpoint.glob("*.safetensors")) for k, v in load_file(f).items()}
 
 
+@pytest.mark.slow
 def test_ddp_gradients_equal_single_process(toy):
     "Two ranks (gloo) with half the batch each: same loss and parameter gradients as one process (plain, GradCache)."
     root, model = toy
@@ -60,6 +61,7 @@ def test_ddp_gradients_equal_single_process(toy):
     assert len(lines) == 2 and all(line.endswith(" ok") for line in lines), output
 
 
+@pytest.mark.slow
 def test_torchrun_cli_trains_and_saves(toy, tmp_path):
     "`llave train` under torchrun with 2 processes: runs, logs from rank 0 only, writes a loadable checkpoint."
     torchrun_train(toy_config(toy, tmp_path / "run", batch_size=4, max_steps=2, save_every=2), tmp_path)
@@ -78,6 +80,7 @@ def torchrun_train(config: TrainConfig, folder: Path, *extra: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_fsdp_equals_ddp_and_resumes_exactly(toy, tmp_path):
     "FSDP (fully_shard, 2 ranks) ends with DDP's weights; a sharded run resumed from its step-2 checkpoint is exact."
     # max_grad_norm 1000 never clips here (norms 5-75) but makes both runs compute and log the global gradient norm:
@@ -211,6 +214,46 @@ def test_bad_config_keys(tmp_path, capsys):
         load_config(bad)
     with pytest.raises(ValueError, match="is not key=value"):
         load_config("tiny", ["alpha"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("changes", [dict(cache_inputs=True, freeze_vision=True),
+                                     dict(cache_inputs=False, gradcache_chunk_size=4, gradient_accumulation_steps=2)])
+def test_data_workers_change_nothing_and_resume_exactly(toy, tmp_path, changes):
+    """Inputs prepared by 2 worker processes ahead of the step (the input cache with a frozen tower; the processor's
+    padded batches with GradCache and accumulation): the same weights as without them, bitwise, and a run resumed
+    from step 2 with workers ends on them too."""
+    settings = dict(max_steps=4, save_every=2, keep_last=2, **changes)
+    train(toy_config(toy, tmp_path / "plain", **settings))
+    train(toy_config(toy, tmp_path / "workers", num_workers=2, **settings))
+    plain, workers = weights(tmp_path / "plain" / "checkpoint-4"), weights(tmp_path / "workers" / "checkpoint-4")
+    assert plain.keys() == workers.keys() and all(torch.equal(plain[k], workers[k]) for k in plain)
+    losses = [[json.loads(line)["loss"] for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+              for run in ("plain", "workers")]
+    assert losses[0] == losses[1] and len(losses[0]) == 4
+    shutil.copytree(tmp_path / "workers" / "checkpoint-2", tmp_path / "resumed" / "checkpoint-2")
+    train(toy_config(toy, tmp_path / "resumed", num_workers=2, **settings), resume=True)
+    resumed = weights(tmp_path / "resumed" / "checkpoint-4")
+    assert all(torch.equal(workers[k], resumed[k]) for k in workers)
+    moved = weights(tmp_path / "workers" / "checkpoint-2")
+    assert max((workers[k] - moved[k]).abs().max().item() for k in workers) > 1e-6     # steps 3-4 trained
+
+
+def test_typed_config_values():
+    "Python values, command-line strings and TOML values reach the same typed config; wrong types name the field."
+    from pathlib import Path
+    from llave.pretrain import PretrainConfig
+    typed = config_from_dict(dict(alpha=3, subsets=["A", "B"], gradcache_chunk_size=None, show_progress=False,
+                                  image_root=Path("/images"), max_grad_norm=None))
+    text = config_from_dict(dict(alpha="3", subsets="A, B", gradcache_chunk_size="none", show_progress="false",
+                                 image_root="/images", max_grad_norm="null"))
+    assert typed == text and typed.alpha == 3.0 and isinstance(typed.alpha, float) and typed.image_root == "/images"
+    for values, message in (({"alpha": True}, "alpha must be float, got True"), ({"batch_size": None}, "batch_size cannot be None"),
+                            ({"subsets": [1]}, "subsets must be a list of strings"), ({"batch_size": "4.5"}, "batch_size must be int"),
+                            ({"show_progress": "maybe"}, "show_progress must be true or false")):
+        with pytest.raises(ValueError, match=message):
+            config_from_dict(values)
+    assert config_from_dict({"steps": "5"}, PretrainConfig()).steps == 5     # any config dataclass
 
 
 def test_presets_carry_the_paper_settings():

@@ -373,7 +373,7 @@ def run_cli(argv):
 def test_cli_with_stand_in_model(tmp_path, monkeypatch, capsys):
     annotations = level_set(tmp_path)
     (tmp_path / "videos" / "c1.mp4").unlink()
-    monkeypatch.setattr(video, "load_model", lambda path, device=None, dtype="auto": LevelModel())
+    monkeypatch.setattr(video, "load_eval_model", lambda path, device=None, dtype="auto": LevelModel())
     base = ["--model", "stand-in", "--dataset", "msrvtt", "--videos", str(tmp_path / "videos"),
             "--annotations", str(annotations), "--out", str(tmp_path / "out")]
     with pytest.raises(FileNotFoundError, match="c1"):
@@ -443,6 +443,7 @@ def test_tiny_model_evaluation_matches_manual_similarity(tiny_model_dir, mini_ro
         assert result[direction] == pytest.approx(expected[direction])
 
 
+@pytest.mark.slow
 def test_two_processes_give_one_process_metrics(tiny_model_dir, mini_root, tmp_path):
     "`torchrun --nproc_per_node=2 -m llave eval video`: the clips shared among the ranks, the same metrics, one file."
     from torchrun import run_torchrun

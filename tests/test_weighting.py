@@ -44,6 +44,7 @@ def test_script_rejects_bad_arguments(argv, capsys):
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_script_runs_a_tiny_alpha_sweep_and_exports_it(tmp_path):
     argv = ["alpha", "--seeds", "1", "--steps", "2", "--eval-rows", "2", "--alphas", "0", "9", "--no-video",
             "--runs", str(tmp_path / "runs"), "--export", str(tmp_path / "export"), "--no-progress"]
