@@ -54,7 +54,7 @@ def tower_timer(model, timers):
 
 def run_path(name, batches, config, state, steps, cache=None):
     from llave.model import LLaVE
-    from llave.pretrain import pretrained_model
+    from llave.mini.pretrain import pretrained_model
     from llave.train import PairEncoder, make_loss
     model = LLaVE.from_pretrained(pretrained_model(), torch_dtype=torch.float32)
     model.load_state_dict(state)
@@ -101,7 +101,7 @@ def main():
     from llave.data import ModalityBatchSampler
     from llave.inputs import InputCache
     from llave.model import LLaVE
-    from llave.pretrain import pretrained_model
+    from llave.mini.pretrain import pretrained_model
     from llave.train import TrainConfig, load_pairs, local_batch
     config = TrainConfig(model=str(pretrained_model()), alpha=9.0, learning_rate=5e-4, batch_size=32,
                          defer_duplicate_targets=True)

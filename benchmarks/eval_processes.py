@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(processes: int, workers: int, out: Path, max_rows: int) -> tuple[float, dict]:
     "One `llave eval mmeb` with `processes` processes of `workers` workers; (wall seconds, summary.json)."
-    from llave.pretrain import pretrained_model
+    from llave.mini.pretrain import pretrained_model
     threads = max(1, (os.cpu_count() or 1) // processes)
     launcher = [sys.executable, "-m", "llave"] if processes == 1 else [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", "-m", "llave"]

@@ -19,11 +19,11 @@ COMMAND_MODULES = [
     "llave.minimmeb",
     "llave.convert",
     "llave.share",
-    "llave.pretrain",
+    "llave.mini.pretrain",
     "llave.train",
     "llave.eval",
     "llave.video",
-    "llave.demo",
+    "llave.mini.demo",
 ]
 
 # %% ../nbs/90_cli.ipynb #521a9e41

@@ -18,7 +18,7 @@ python benchmarks/release_step.py --device cuda --layers 12 24 --vision-layers 1
 GPUS=$(nvidia-smi --list-gpus 2>/dev/null | wc -l); GPUS=${GPUS:-1}; [ "$GPUS" -ge 1 ] || GPUS=1
 MINI=$(mktemp -d)
 python -c "from llave import minimmeb; minimmeb.build_mini('$MINI/mini', config=minimmeb.MiniConfig.small())"
-MODEL=$(python -c "from llave.pretrain import pretrained_model; print(pretrained_model())")
+MODEL=$(python -c "from llave.mini.pretrain import pretrained_model; print(pretrained_model())")
 START=$SECONDS
 torchrun --standalone --nproc_per_node="$GPUS" -m llave eval mmeb --model "$MODEL" --data "$MINI/mini" --out "$MINI/out" \
     --batch-size 32 --workers 4 > /dev/null

@@ -28,8 +28,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from llave.demo import DEMO_RESULTS, DEMO_STARTS, DemoSettings
-from llave.weighting import NEGATIVES_BUDGETS, SWEEP_ALPHAS, alpha_sweep, alpha_verdict, export_sweep, negatives_sweep, negatives_verdict
+from llave.mini.demo import DEMO_RESULTS, DEMO_STARTS, DemoSettings
+from llave.mini.weighting import NEGATIVES_BUDGETS, SWEEP_ALPHAS, alpha_sweep, alpha_verdict, export_sweep, negatives_sweep, negatives_verdict
 
 
 def parse(argv=None) -> argparse.Namespace:

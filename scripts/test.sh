@@ -33,7 +33,9 @@ echo "== 3/5 every notebook as a test, its committed outputs checked against the
 OMP_NUM_THREADS=1 python scripts/run_notebook.py --check --workers 2 nbs/[0-9]*.ipynb nbs/index.ipynb
 
 echo "== 4/5 pytest tests/"
-python -m pytest tests -q -p no:cacheprovider --durations=15
+python -m pytest tests -q -p no:cacheprovider --durations=15 --ignore=tests/test_release_shapes.py
+# the release-shape tier in a process of its own: GBs of tensors, started from a small baseline (peak under 8 GB)
+python -m pytest tests/test_release_shapes.py -q -p no:cacheprovider --durations=5
 
 echo "== 5/5 the wheel, outside the checkout"
 bash scripts/wheel_check.sh

@@ -13,7 +13,18 @@ os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-import pytest  # noqa: E402  (after the environment above)
+import ctypes  # noqa: E402  (after the environment above)
+import gc  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def return_freed_memory():
+    "After each test, hand back to the system the memory its tensors used (glibc keeps freed pages otherwise)."
+    yield
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 BIGMEM = "LLAVE_BIGMEM_TESTS"
 

@@ -323,7 +323,7 @@ def test_two_processes_score_exactly_as_one(tmp_path):
     dataset's score equals one process's, and the ranks together encoded each item once."""
     from llave import minimmeb
     from llave.cli import main
-    from llave.pretrain import pretrained_model
+    from llave.mini.pretrain import pretrained_model
     from torchrun import run_torchrun
     root = minimmeb.build_mini(tmp_path / "mini", config=minimmeb.MiniConfig.small())
     command = ["eval", "mmeb", "--model", str(pretrained_model()), "--data", str(root), "--max-rows", "12",
@@ -373,7 +373,7 @@ def test_worker_processes_give_the_same_scores(tmp_path):
     "`--workers 2`: images decoded and prepared in two processes while the model runs; every score as without them."
     from llave import minimmeb
     from llave.cli import main
-    from llave.pretrain import pretrained_model
+    from llave.mini.pretrain import pretrained_model
     root = minimmeb.build_mini(tmp_path / "mini", config=minimmeb.MiniConfig.small())
     command = ["eval", "mmeb", "--model", str(pretrained_model()), "--data", str(root), "--max-rows", "12",
                "--batch-size", "4", "--subsets", "Mini-Classify-Object", "Mini-Retrieval-i2t", "Mini-Grounding"]

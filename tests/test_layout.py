@@ -1,4 +1,4 @@
-"The package's layout: the library a user imports never imports the miniature experiment built on it."
+"The package's layout: the library a user imports never imports the miniature experiment built on it (llave.mini)."
 import ast
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import llave
 PACKAGE = Path(llave.__file__).resolve().parent
 LIBRARY = ("core", "loss", "data", "model", "inputs", "train", "eval", "video", "convert", "integrations", "share",
            "testing", "minimmeb")
-EXPERIMENT = ("pretrain", "demo", "analysis", "weighting", "paper", "history")
+EXPERIMENT = ("pretrain", "demo", "analysis", "weighting", "paper", "history")     # llave/mini/
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -28,13 +28,14 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_library_never_imports_the_experiment():
-    assert set(LIBRARY) | set(EXPERIMENT) | {"cli", "__init__", "__main__", "_modidx"} == {p.stem for p in PACKAGE.glob("*.py")}
-    found = {module: sorted(imported_modules(PACKAGE / f"{module}.py") & set(EXPERIMENT)) for module in LIBRARY}
+    assert set(LIBRARY) | {"cli", "__init__", "__main__", "_modidx"} == {p.stem for p in PACKAGE.glob("*.py")}
+    assert set(EXPERIMENT) | {"__init__"} == {p.stem for p in (PACKAGE / "mini").glob("*.py")}
+    found = {module: sorted(imported_modules(PACKAGE / f"{module}.py") & {"mini", *EXPERIMENT}) for module in LIBRARY}
     assert not any(found.values()), {module: names for module, names in found.items() if names}
 
 
 def test_the_import_reader_sees_every_form(tmp_path):
     source = tmp_path / "m.py"
-    source.write_text("from .demo import x\nfrom . import paper\nimport llave.history\n"
-                      "def f():\n    from llave.weighting import y\n    from llave import analysis\n")
-    assert imported_modules(source) == {"demo", "paper", "history", "weighting", "analysis"}
+    source.write_text("from .mini.demo import x\nfrom . import paper\nimport llave.video\n"
+                      "def f():\n    from llave.mini.weighting import y\n    from llave import analysis\n")
+    assert imported_modules(source) == {"mini", "paper", "video", "analysis"}

@@ -7,8 +7,6 @@ released formulas), `llave eval mmeb`, `llave eval video` on a 32-frame clip, an
 preset with gradient checkpointing and GradCache. This CPU has no fast bf16 matrix multiply (about 1 GFLOP/s
 against 100 in fp32), so the preset steps run in fp32 and bf16 autocast gets one short step of its own.
 """
-import ctypes
-import gc
 import json
 import math
 import os
@@ -31,14 +29,6 @@ GRID36 = [[384 * h, 384 * w] for h in range(1, 7) for w in range(1, 7)]
 SUBSETS = load_config("llave-0.5b").subsets          # the 20 MMEB-train subsets every GPU preset lists
 
 pytestmark = pytest.mark.slow                        # every test here: seconds to a minute, GBs of memory
-
-
-@pytest.fixture(autouse=True)
-def return_freed_memory():
-    "After each test, hand the memory its multi-GB tensors used back to the system (glibc keeps freed pages otherwise)."
-    yield
-    gc.collect()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @pytest.fixture(scope="module")

@@ -242,7 +242,7 @@ def test_data_workers_change_nothing_and_resume_exactly(toy, tmp_path, changes):
 def test_typed_config_values():
     "Python values, command-line strings and TOML values reach the same typed config; wrong types name the field."
     from pathlib import Path
-    from llave.pretrain import PretrainConfig
+    from llave.mini.pretrain import PretrainConfig
     typed = config_from_dict(dict(alpha=3, subsets=["A", "B"], gradcache_chunk_size=None, show_progress=False,
                                   image_root=Path("/images"), max_grad_norm=None))
     text = config_from_dict(dict(alpha="3", subsets="A, B", gradcache_chunk_size="none", show_progress="false",

@@ -1,4 +1,4 @@
-"scripts/sweeps.py and llave.weighting's inputs: arguments, bad input, and a tiny end-to-end alpha sweep."
+"scripts/sweeps.py and llave.mini.weighting's inputs: arguments, bad input, and a tiny end-to-end alpha sweep."
 import importlib.util
 import json
 import os
@@ -8,8 +8,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from llave.demo import DemoSettings
-from llave.weighting import alpha_sweep, export_sweep, negatives_settings, read_metrics, training_logs
+from llave.mini.demo import DemoSettings
+from llave.mini.weighting import alpha_sweep, export_sweep, negatives_settings, read_metrics, training_logs
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "sweeps.py"
 
