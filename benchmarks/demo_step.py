@@ -9,6 +9,7 @@ pooling), the loss, the backward and the optimizer. Both paths run the same batc
 `--repeats` times (ABAB) in one process; the cached path's cache is filled beforehand (a demo run draws each item
 about five times) and the filling is timed on its own. Prints one table and the ratio of the step times (medians).
 """
+
 import argparse
 import json
 import statistics
@@ -20,6 +21,7 @@ import torch
 def timed_step(model, encoder, loss_fn, optimizer, pairs, config, cache, timers):
     "One training step of `pairs` (seconds added to `timers`), the library's own functions in the library's order."
     from llave.train import prepare_side
+
     clock = time.perf_counter
     start = clock()
     if cache is None:
@@ -49,13 +51,16 @@ def tower_timer(model, timers):
     "Time spent in the vision tower, taken out of the forward by hooks."
     tower, started = model.model.model.vision_tower, []
     tower.register_forward_pre_hook(lambda *args: started.append(time.perf_counter()))
-    tower.register_forward_hook(lambda *args: timers.__setitem__("tower", timers["tower"] + time.perf_counter() - started.pop()))
+    tower.register_forward_hook(
+        lambda *args: timers.__setitem__("tower", timers["tower"] + time.perf_counter() - started.pop())
+    )
 
 
 def run_path(name, batches, config, state, steps, cache=None):
     from llave.model import LLaVE
     from llave.mini.pretrain import pretrained_model
     from llave.train import PairEncoder, make_loss
+
     model = LLaVE.from_pretrained(pretrained_model(), torch_dtype=torch.float32)
     model.load_state_dict(state)
     model.freeze_vision(True).train()
@@ -78,6 +83,7 @@ def matmul_floor(batches, config, state, cache, steps=8):
     """The cached path's matrix multiplies (and attention kernels) alone, ms a step, under torch.profiler: the part of
     the step that less waste cannot remove, only less arithmetic or a faster matrix unit."""
     from torch.profiler import ProfilerActivity, profile
+
     kernels = {"aten::mm": "matmul", "aten::addmm": "matmul", "aten::bmm": "matmul"}
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         result = run_path("profiled", batches, config, state, steps, cache)
@@ -103,8 +109,10 @@ def main():
     from llave.model import LLaVE
     from llave.mini.pretrain import pretrained_model
     from llave.train import TrainConfig, load_pairs, local_batch
-    config = TrainConfig(model=str(pretrained_model()), alpha=9.0, learning_rate=5e-4, batch_size=32,
-                         defer_duplicate_targets=True)
+
+    config = TrainConfig(
+        model=str(pretrained_model()), alpha=9.0, learning_rate=5e-4, batch_size=32, defer_duplicate_targets=True
+    )
     pairs = load_pairs(config)
     sampler = ModalityBatchSampler.from_pairs(pairs, 32, seed=0, distinct_targets=True)
     batches = [local_batch(pairs, sampler, step, 0, 1) for step in range(args.steps)]
@@ -113,20 +121,26 @@ def main():
     cache = InputCache(model.freeze_vision(True), share_prefix=config.share_prefix)
     started = time.perf_counter()
     for batch in batches:
-        cache.items([p.query_text for p in batch] + [p.target_text for p in batch],
-                    [p.query_image for p in batch] + [p.target_image for p in batch])
+        cache.items(
+            [p.query_text for p in batch] + [p.target_text for p in batch],
+            [p.query_image for p in batch] + [p.target_image for p in batch],
+        )
     fill = {"items": cache.prepared, "seconds": time.perf_counter() - started}
     results = []
     for repeat in range(args.repeats):
         results.append(run_path("today (processor + padded batches)", batches, config, state, args.steps))
-        results.append(run_path("cached + grouped by length + shared prefix", batches, config, state, args.steps, cache))
+        results.append(
+            run_path("cached + grouped by length + shared prefix", batches, config, state, args.steps, cache)
+        )
     floor = matmul_floor(batches, config, state, cache)
     report(results, fill, args, floor)
 
 
 def report(results, fill, args, floor):
     phases = ("prepare", "tower", "forward", "loss", "backward", "optimizer", "other", "step_s")
-    print(f"{args.steps} steps of the demo (batch 32, seed 0's batches), {args.threads} thread(s), {args.repeats} repeats; ms a step (median)")
+    print(
+        f"{args.steps} steps of the demo (batch 32, seed 0's batches), {args.threads} thread(s), {args.repeats} repeats; ms a step (median)"
+    )
     print("| path | " + " | ".join(p.replace("step_s", "step") for p in phases) + " |")
     print("|---" * (len(phases) + 1) + "|")
     medians = {}
@@ -136,19 +150,29 @@ def report(results, fill, args, floor):
         print(f"| {name} | " + " | ".join(f"{1000 * medians[name][p]:.1f}" for p in phases) + " |")
     old, new = medians.values()
     largest = max(abs(a - b) for a, b in zip(results[0]["losses"], results[1]["losses"]))
-    print(f"speed-up of the step: {old['step_s'] / new['step_s']:.2f}x (each repeat: " + ", ".join(
-        f"{a['step_s'] / b['step_s']:.2f}x" for a, b in zip(results[::2], results[1::2])) + ")")
+    print(
+        f"speed-up of the step: {old['step_s'] / new['step_s']:.2f}x (each repeat: "
+        + ", ".join(f"{a['step_s'] / b['step_s']:.2f}x" for a, b in zip(results[::2], results[1::2]))
+        + ")"
+    )
     print(f"largest loss difference between the paths over the {args.steps} steps: {largest:.2e}")
-    print(f"filling the cache: {fill['items']} items in {fill['seconds']:.1f} s ({fill['items'] / fill['seconds']:.0f} items/s, once per worker)")
+    print(
+        f"filling the cache: {fill['items']} items in {fill['seconds']:.1f} s ({fill['items'] / fill['seconds']:.0f} items/s, once per worker)"
+    )
     share = floor["matmul"] / floor["step_ms_profiled"]
-    print(f"the cached step's matrix multiplies alone (profiled, 8 steps): {floor['matmul']:.0f} ms of "
-          f"{floor['step_ms_profiled']:.0f} ms ({100 * share:.0f}%), attention kernels {floor['attention']:.0f} ms; "
-          f"3x today's step would be {1000 * old['step_s'] / 3:.0f} ms, i.e. {1000 * new['step_s'] * share:.0f} ms of "
-          f"matrix multiplies and nothing else")
+    print(
+        f"the cached step's matrix multiplies alone (profiled, 8 steps): {floor['matmul']:.0f} ms of "
+        f"{floor['step_ms_profiled']:.0f} ms ({100 * share:.0f}%), attention kernels {floor['attention']:.0f} ms; "
+        f"3x today's step would be {1000 * old['step_s'] / 3:.0f} ms, i.e. {1000 * new['step_s'] * share:.0f} ms of "
+        f"matrix multiplies and nothing else"
+    )
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"results": results, "fill": fill, "steps": args.steps, "threads": args.threads,
-                       "floor_ms": floor}, handle, indent=1)
+            json.dump(
+                {"results": results, "fill": fill, "steps": args.steps, "threads": args.threads, "floor_ms": floor},
+                handle,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

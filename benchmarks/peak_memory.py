@@ -5,6 +5,7 @@
 Samples the summed RSS of the process tree every `--every` seconds and prints the peak (GiB) and when it happened;
 exits with the command's status. RSS counts shared pages once per process, so the sum is an upper bound.
 """
+
 import argparse
 import os
 import subprocess
@@ -52,8 +53,11 @@ def main() -> int:
         if rss > peak:
             peak, peak_at = rss, time.perf_counter() - started
         time.sleep(args.every)
-    print(f"peak memory (RSS of the process tree, sampled every {args.every} s): {peak / 2**30:.2f} GiB "
-          f"at {peak_at:.0f} s of {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(
+        f"peak memory (RSS of the process tree, sampled every {args.every} s): {peak / 2**30:.2f} GiB "
+        f"at {peak_at:.0f} s of {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
     return child.returncode
 
 

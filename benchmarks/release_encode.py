@@ -8,6 +8,7 @@ A release-shaped LLaVE-0.5B (llave.testing: real widths, vocabulary and the pape
 The workers decode the images and run the processor while the model runs, so they pay where the processor's share of
 the time is large and spare cores exist: shallow towers here make the processor's share larger than at 24 layers.
 """
+
 import argparse
 import json
 import statistics
@@ -28,9 +29,12 @@ def main():
     args = parser.parse_args()
     from llave.model import LLaVE
     from llave.testing import picture, release_checkpoint
+
     folder = Path(tempfile.mkdtemp())
-    model = LLaVE.from_pretrained(release_checkpoint(folder / "llave-0.5b", "0.5b", text_layers=args.layers,
-                                                     vision_layers=args.layers), torch_dtype=torch.float32)
+    model = LLaVE.from_pretrained(
+        release_checkpoint(folder / "llave-0.5b", "0.5b", text_layers=args.layers, vision_layers=args.layers),
+        torch_dtype=torch.float32,
+    )
     paths = []
     for i in range(args.items):
         paths.append(folder / f"photo{i}.png")
@@ -41,15 +45,21 @@ def main():
     for _ in range(args.repeats):
         for workers in rates:
             started = time.perf_counter()
-            vectors = model.encode(texts, images=paths, batch_size=args.batch_size, num_workers=workers,
-                                   convert_to_tensor=True)
+            vectors = model.encode(
+                texts, images=paths, batch_size=args.batch_size, num_workers=workers, convert_to_tensor=True
+            )
             rates[workers].append(args.items / (time.perf_counter() - started))
             reference = vectors if reference is None else reference
             assert torch.equal(vectors, reference), "workers changed the embeddings"
     medians = {workers: statistics.median(values) for workers, values in rates.items()}
-    result = {"items": args.items, "batch_size": args.batch_size, "layers_per_tower": args.layers,
-              "threads": torch.get_num_threads(), "items_per_second": {str(k): v for k, v in rates.items()},
-              "ratio_to_no_workers": {str(k): medians[k] / medians[0] for k in medians}}
+    result = {
+        "items": args.items,
+        "batch_size": args.batch_size,
+        "layers_per_tower": args.layers,
+        "threads": torch.get_num_threads(),
+        "items_per_second": {str(k): v for k, v in rates.items()},
+        "ratio_to_no_workers": {str(k): medians[k] / medians[0] for k in medians},
+    }
     print(json.dumps(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))

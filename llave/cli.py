@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args.command is None else 2
     try:
         result = args.func(args)
-    except (InputError, FileNotFoundError) as error:   # the user's input; anything else is a bug: traceback
+    except (InputError, FileNotFoundError) as error:  # the user's input; anything else is a bug: traceback
         print(f"llave {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0 if result is None else int(result)

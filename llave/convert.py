@@ -38,22 +38,38 @@ KEY_MAPPING = [
     ("lm_head.", "lm_head."),
 ]
 
+
 def rename_key(key: str) -> str | None:
     "The transformers LLaVA-OneVision name of a LLaVA-NeXT `llava_qwen` weight (None: dropped)."
     if key.endswith("rotary_emb.inv_freq"):
         return None
     for source, target in KEY_MAPPING:
         if key.startswith(source):
-            return target + key[len(source):]
+            return target + key[len(source) :]
     raise KeyError(f"no rule maps the source weight {key!r}")
 
 # %% ../nbs/05b_convert.ipynb #e0ea7442
 KNOWN_VISION_HEADS = {"google/siglip-so400m-patch14-384": 16}
 
-QWEN2_KEYS = ["hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "num_key_value_heads",
-              "max_position_embeddings", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings",
-              "use_sliding_window", "sliding_window", "max_window_layers", "attention_dropout",
-              "bos_token_id", "eos_token_id"]
+QWEN2_KEYS = [
+    "hidden_size",
+    "intermediate_size",
+    "num_attention_heads",
+    "num_hidden_layers",
+    "num_key_value_heads",
+    "max_position_embeddings",
+    "rms_norm_eps",
+    "rope_theta",
+    "hidden_act",
+    "tie_word_embeddings",
+    "use_sliding_window",
+    "sliding_window",
+    "max_window_layers",
+    "attention_dropout",
+    "bos_token_id",
+    "eos_token_id",
+]
+
 
 def vision_input_size(tower: str, side: int, patch: int, image_size: int | None = None) -> int:
     "Pixels a tower takes: `image_size`, else the number its name ends with (`...-384`), else `side` × `patch`."
@@ -61,14 +77,20 @@ def vision_input_size(tower: str, side: int, patch: int, image_size: int | None 
         match = re.search(r"-(\d+)$", str(tower).rstrip("/"))
         image_size = int(match.group(1)) if match else side * patch
     if image_size // patch != side:
-        raise InputError(f"vision tower {tower!r}: {image_size}-pixel inputs with patch {patch} give a "
-                         f"{image_size // patch}×{image_size // patch} grid, but its weights hold {side}×{side} positions")
+        raise InputError(
+            f"vision tower {tower!r}: {image_size}-pixel inputs with patch {patch} give a "
+            f"{image_size // patch}×{image_size // patch} grid, but its weights hold {side}×{side} positions"
+        )
     return image_size
 
-def vision_config_from_weights(weights: dict, tower: str, vision_heads: int | None = None, image_size: int | None = None):
+
+def vision_config_from_weights(
+    weights: dict, tower: str, vision_heads: int | None = None, image_size: int | None = None
+):
     "A SigLIP vision config whose sizes are read off the (renamed) weights."
     from transformers import SiglipVisionConfig
-    patch = weights["model.vision_tower.embeddings.patch_embedding.weight"]          # [hidden, 3, p, p]
+
+    patch = weights["model.vision_tower.embeddings.patch_embedding.weight"]  # [hidden, 3, p, p]
     positions = weights["model.vision_tower.embeddings.position_embedding.weight"].shape[0]
     layers = {int(m.group(1)) for k in weights if (m := re.match(r"model\.vision_tower\.encoder\.layers\.(\d+)\.", k))}
     heads = vision_heads or KNOWN_VISION_HEADS.get(tower)
@@ -78,35 +100,85 @@ def vision_config_from_weights(weights: dict, tower: str, vision_heads: int | No
     if side * side != positions:
         raise InputError(f"vision tower {tower!r}: {positions} position embeddings are not a square grid")
     return SiglipVisionConfig(
-        hidden_size=patch.shape[0], patch_size=patch.shape[-1], num_hidden_layers=len(layers),
+        hidden_size=patch.shape[0],
+        patch_size=patch.shape[-1],
+        num_hidden_layers=len(layers),
         image_size=vision_input_size(tower, side, patch.shape[-1], image_size),
-        num_attention_heads=heads, vision_use_head=False,
-        intermediate_size=weights["model.vision_tower.encoder.layers.0.mlp.fc1.weight"].shape[0])
+        num_attention_heads=heads,
+        vision_use_head=False,
+        intermediate_size=weights["model.vision_tower.encoder.layers.0.mlp.fc1.weight"].shape[0],
+    )
 
 # %% ../nbs/05b_convert.ipynb #191f7ffe
-SOURCE_FIELDS = {   # LLaVA-NeXT fields that change what the model computes, and the values converted faithfully
-    "mm_projector_type": ("mlp2x_gelu",), "mm_patch_merge_type": ("spatial_unpad",),
-    "mm_newline_position": VIDEO_NEWLINES, "mm_vision_select_layer": (-2,), "mm_vision_select_feature": ("patch",),
-    "mm_spatial_pool_mode": ("bilinear",), "mm_spatial_pool_stride": (2, None), "mm_resampler_type": (None,),
-    "mm_use_im_start_end": (False,), "mm_use_im_patch_token": (False,), "image_crop_resolution": (None,),
-    "image_split_resolution": (None,), "add_faster_video": (False,), "use_pos_skipping": (False,),
-    "rope_scaling": (None,), "tokenizer_padding_side": ("right", "left"), "use_mm_proj": (True,),
+SOURCE_FIELDS = {  # LLaVA-NeXT fields that change what the model computes, and the values converted faithfully
+    "mm_projector_type": ("mlp2x_gelu",),
+    "mm_patch_merge_type": ("spatial_unpad",),
+    "mm_newline_position": VIDEO_NEWLINES,
+    "mm_vision_select_layer": (-2,),
+    "mm_vision_select_feature": ("patch",),
+    "mm_spatial_pool_mode": ("bilinear",),
+    "mm_spatial_pool_stride": (2, None),
+    "mm_resampler_type": (None,),
+    "mm_use_im_start_end": (False,),
+    "mm_use_im_patch_token": (False,),
+    "image_crop_resolution": (None,),
+    "image_split_resolution": (None,),
+    "add_faster_video": (False,),
+    "use_pos_skipping": (False,),
+    "rope_scaling": (None,),
+    "tokenizer_padding_side": ("right", "left"),
+    "use_mm_proj": (True,),
 }
-CHECKED_FIELDS = {"image_aspect_ratio", "image_grid_pinpoints", "mm_hidden_size", "mm_vision_tower",
-                  "tokenizer_model_max_length", "vocab_size", "model_type", "architectures"}
-TRAINING_FIELDS = {   # how the source model was trained or served: no effect on the embedding
-    "mm_tunable_parts", "mm_vision_tower_lr", "mm_projector_lr", "unfreeze_mm_vision_tower", "tune_mm_mlp_adapter",
-    "freeze_mm_mlp_adapter", "tune_mm_vision_resampler", "freeze_mm_vision_resampler", "vision_tower_pretrained",
-    "faster_token_stride", "force_sample", "add_time_instruction", "pos_skipping_range", "alpha", "logit_scale",
-    "image_token_index", "max_sequence_length", "mm_spatial_pool_out_channels", "attn_implementation", "use_cache",
-    "torch_dtype", "dtype", "transformers_version", "_name_or_path", "initializer_range", "delay_load"}
-NEWLINE_HINT = ("llave implements 'one_token' (one newline after a clip) and 'grid' (one after every row of every "
-                "frame); a checkpoint trained with another layout would embed videos differently")
+CHECKED_FIELDS = {
+    "image_aspect_ratio",
+    "image_grid_pinpoints",
+    "mm_hidden_size",
+    "mm_vision_tower",
+    "tokenizer_model_max_length",
+    "vocab_size",
+    "model_type",
+    "architectures",
+}
+TRAINING_FIELDS = {  # how the source model was trained or served: no effect on the embedding
+    "mm_tunable_parts",
+    "mm_vision_tower_lr",
+    "mm_projector_lr",
+    "unfreeze_mm_vision_tower",
+    "tune_mm_mlp_adapter",
+    "freeze_mm_mlp_adapter",
+    "tune_mm_vision_resampler",
+    "freeze_mm_vision_resampler",
+    "vision_tower_pretrained",
+    "faster_token_stride",
+    "force_sample",
+    "add_time_instruction",
+    "pos_skipping_range",
+    "alpha",
+    "logit_scale",
+    "image_token_index",
+    "max_sequence_length",
+    "mm_spatial_pool_out_channels",
+    "attn_implementation",
+    "use_cache",
+    "torch_dtype",
+    "dtype",
+    "transformers_version",
+    "_name_or_path",
+    "initializer_range",
+    "delay_load",
+}
+NEWLINE_HINT = (
+    "llave implements 'one_token' (one newline after a clip) and 'grid' (one after every row of every "
+    "frame); a checkpoint trained with another layout would embed videos differently"
+)
+
 
 def check_source_config(source: dict, path) -> None:
     "Refuse a source configuration this converter does not understand, naming the field and what it accepts."
     if "LlavaQwenForCausalLM" not in (source.get("architectures") or []) and source.get("model_type") != "llava_qwen":
-        raise InputError(f"{path}: not a LLaVA-NeXT llava_qwen checkpoint (architectures {source.get('architectures')})")
+        raise InputError(
+            f"{path}: not a LLaVA-NeXT llava_qwen checkpoint (architectures {source.get('architectures')})"
+        )
     for key, allowed in SOURCE_FIELDS.items():
         if key in source and source[key] not in allowed:
             hint = f"; {NEWLINE_HINT}" if key == "mm_newline_position" else ""
@@ -118,31 +190,47 @@ def check_source_config(source: dict, path) -> None:
     known = set(QWEN2_KEYS) | set(SOURCE_FIELDS) | CHECKED_FIELDS | TRAINING_FIELDS | _generic_config_keys()
     unknown = sorted(set(source) - known)
     if unknown:
-        raise InputError(f"{path}: fields llave convert does not know {unknown}: it refuses to guess what they change; "
-                         "remove them from config.json if they do not affect the model's computation")
+        raise InputError(
+            f"{path}: fields llave convert does not know {unknown}: it refuses to guess what they change; "
+            "remove them from config.json if they do not affect the model's computation"
+        )
+
 
 def _generic_config_keys() -> set:
     "Keys every transformers Qwen2 configuration may carry."
     from transformers import Qwen2Config
+
     return set(Qwen2Config().to_dict()) | {"pad_token_id", "rope_parameters", "layer_types"}
 
 # %% ../nbs/05b_convert.ipynb #1fa474b8
-def target_config(source: dict, weights: dict, tokenizer, vision_heads: int | None = None, image_size: int | None = None):
+def target_config(
+    source: dict, weights: dict, tokenizer, vision_heads: int | None = None, image_size: int | None = None
+):
     "The LlavaOnevisionConfig of the converted model (weights already renamed, tokenizer with <image>/<video>)."
     from transformers import LlavaOnevisionConfig, Qwen2Config
+
     vision = vision_config_from_weights(weights, source.get("mm_vision_tower", ""), vision_heads, image_size)
     if source.get("mm_hidden_size", vision.hidden_size) != vision.hidden_size:
-        raise InputError(f"mm_hidden_size is {source['mm_hidden_size']} but the vision tower is {vision.hidden_size} wide")
-    text = Qwen2Config(**{k: source[k] for k in QWEN2_KEYS if k in source},
-                       vocab_size=weights["model.language_model.embed_tokens.weight"].shape[0],
-                       pad_token_id=tokenizer.pad_token_id)
+        raise InputError(
+            f"mm_hidden_size is {source['mm_hidden_size']} but the vision tower is {vision.hidden_size} wide"
+        )
+    text = Qwen2Config(
+        **{k: source[k] for k in QWEN2_KEYS if k in source},
+        vocab_size=weights["model.language_model.embed_tokens.weight"].shape[0],
+        pad_token_id=tokenizer.pad_token_id,
+    )
     config = LlavaOnevisionConfig(
-        vision_config=vision, text_config=text, vision_feature_select_strategy="full", vision_feature_layer=-1,
+        vision_config=vision,
+        text_config=text,
+        vision_feature_select_strategy="full",
+        vision_feature_layer=-1,
         image_grid_pinpoints=grid_pinpoints(source["image_grid_pinpoints"], vision.image_size),
-        vision_aspect_ratio=source["image_aspect_ratio"], tie_word_embeddings=text.tie_word_embeddings,
+        vision_aspect_ratio=source["image_aspect_ratio"],
+        tie_word_embeddings=text.tie_word_embeddings,
         image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
-        video_token_index=tokenizer.convert_tokens_to_ids(VIDEO_TOKEN))
-    config.mm_newline_position = source.get("mm_newline_position") or "one_token"   # LLaVA-NeXT's default
+        video_token_index=tokenizer.convert_tokens_to_ids(VIDEO_TOKEN),
+    )
+    config.mm_newline_position = source.get("mm_newline_position") or "one_token"  # LLaVA-NeXT's default
     if source.get("tokenizer_model_max_length"):
         config.tokenizer_model_max_length = int(source["tokenizer_model_max_length"])
     return config
@@ -151,12 +239,15 @@ def target_config(source: dict, weights: dict, tokenizer, vision_heads: int | No
 def source_tokenizer(src):
     "The source tokenizer with `<image>` and `<video>` added as special tokens (and a pad token)."
     from transformers import AddedToken, AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(src)
-    tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in (IMAGE_TOKEN, VIDEO_TOKEN)],
-                         special_tokens=True)
+    tokenizer.add_tokens(
+        [AddedToken(t, special=True, normalized=False) for t in (IMAGE_TOKEN, VIDEO_TOKEN)], special_tokens=True
+    )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = "<|endoftext|>"
     return tokenizer
+
 
 def grow_embeddings(weights: dict, rows: int) -> dict:
     "Give the embedding matrix and the LM head at least `rows` rows (new rows: the mean embedding)."
@@ -167,32 +258,47 @@ def grow_embeddings(weights: dict, rows: int) -> dict:
             weights[key] = torch.cat([matrix, extra])
     return weights
 
+
 def target_processor(tokenizer, config):
     "A LLaVA-OneVision processor (images and videos) for the converted model."
     from transformers import LlavaOnevisionImageProcessor, LlavaOnevisionProcessor, LlavaOnevisionVideoProcessor
+
     vision = config.vision_config
-    common = dict(size={"height": vision.image_size, "width": vision.image_size}, image_mean=[0.5] * 3,
-                  image_std=[0.5] * 3)
+    common = dict(
+        size={"height": vision.image_size, "width": vision.image_size}, image_mean=[0.5] * 3, image_std=[0.5] * 3
+    )
     return LlavaOnevisionProcessor(
         image_processor=LlavaOnevisionImageProcessor(image_grid_pinpoints=config.image_grid_pinpoints, **common),
-        video_processor=LlavaOnevisionVideoProcessor(**common), tokenizer=tokenizer,
-        num_image_tokens=(vision.image_size // vision.patch_size) ** 2, vision_feature_select_strategy="full",
-        vision_aspect_ratio=config.vision_aspect_ratio, chat_template=QWEN_CHAT_TEMPLATE)
+        video_processor=LlavaOnevisionVideoProcessor(**common),
+        tokenizer=tokenizer,
+        num_image_tokens=(vision.image_size // vision.patch_size) ** 2,
+        vision_feature_select_strategy="full",
+        vision_aspect_ratio=config.vision_aspect_ratio,
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
 
 # %% ../nbs/05b_convert.ipynb #d4461d27
 def check_weights(weights: dict, config) -> None:
     "Raise unless `weights` has exactly the keys and shapes of a LlavaOnevision model built from `config`."
     from transformers import LlavaOnevisionForConditionalGeneration
+
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in LlavaOnevisionForConditionalGeneration(config).state_dict().items()}
     if config.tie_word_embeddings:
-        expected.pop("lm_head.weight", None); weights.pop("lm_head.weight", None)
+        expected.pop("lm_head.weight", None)
+        weights.pop("lm_head.weight", None)
     missing = sorted(set(expected) - set(weights))
     left_over = sorted(set(weights) - set(expected))
-    shapes = sorted(f"{k}: {tuple(weights[k].shape)} != {expected[k]}" for k in set(expected) & set(weights)
-                    if tuple(weights[k].shape) != expected[k])
+    shapes = sorted(
+        f"{k}: {tuple(weights[k].shape)} != {expected[k]}"
+        for k in set(expected) & set(weights)
+        if tuple(weights[k].shape) != expected[k]
+    )
     if missing or left_over or shapes:
-        raise InputError(f"conversion mismatch: missing {missing[:10]}, left over {left_over[:10]}, shapes {shapes[:10]}")
+        raise InputError(
+            f"conversion mismatch: missing {missing[:10]}, left over {left_over[:10]}, shapes {shapes[:10]}"
+        )
+
 
 def write_weights(weights: dict, directory: Path, shard_bytes: int = 4 << 30) -> None:
     "Save `weights` as safetensors shards (one file when small) with the transformers index."
@@ -200,10 +306,13 @@ def write_weights(weights: dict, directory: Path, shard_bytes: int = 4 << 30) ->
     for key in sorted(weights):
         nbytes = weights[key].numel() * weights[key].element_size()
         if shards[-1] and size + nbytes > shard_bytes:
-            shards.append({}); size = 0
-        shards[-1][key] = weights[key].contiguous(); size += nbytes
+            shards.append({})
+            size = 0
+        shards[-1][key] = weights[key].contiguous()
+        size += nbytes
     if len(shards) == 1:
-        save_file(shards[0], directory / "model.safetensors", metadata={"format": "pt"}); return
+        save_file(shards[0], directory / "model.safetensors", metadata={"format": "pt"})
+        return
     index = {"metadata": {"total_size": sum(t.numel() * t.element_size() for t in weights.values())}, "weight_map": {}}
     for i, shard in enumerate(shards):
         name = f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors"
@@ -226,44 +335,68 @@ def read_source_weights(src: Path) -> dict:
                     weights[target] = handle.get_tensor(key)
     return weights
 
-def convert_checkpoint(src, dst, *, vision_heads: int | None = None, image_size: int | None = None,
-                       replace: bool = True) -> Path:
+
+def convert_checkpoint(
+    src, dst, *, vision_heads: int | None = None, image_size: int | None = None, replace: bool = True
+) -> Path:
     """Convert a LLaVA-NeXT `llava_qwen` checkpoint directory `src` into a transformers LLaVA-OneVision one at `dst`
     (`replace=False`: a `dst` another process wrote meanwhile is kept)."""
     src, dst = Path(src), Path(dst)
     if not (src / "config.json").is_file():
         raise FileNotFoundError(f"{src}: no config.json (expected a LLaVA-NeXT llava_qwen checkpoint directory)")
     source = json.loads((src / "config.json").read_text())
-    check_source_config(source, src / "config.json")             # refuse before reading gigabytes of weights
-    return convert_weights(source, read_source_weights(src), source_tokenizer(src), dst,
-                           vision_heads=vision_heads, image_size=image_size, origin=src / "config.json",
-                           replace=replace)
+    check_source_config(source, src / "config.json")  # refuse before reading gigabytes of weights
+    return convert_weights(
+        source,
+        read_source_weights(src),
+        source_tokenizer(src),
+        dst,
+        vision_heads=vision_heads,
+        image_size=image_size,
+        origin=src / "config.json",
+        replace=replace,
+    )
 
-def convert_weights(source: dict, weights: dict, tokenizer, dst, *, vision_heads: int | None = None,
-                    image_size: int | None = None, origin="config.json", replace: bool = True) -> Path:
+
+def convert_weights(
+    source: dict,
+    weights: dict,
+    tokenizer,
+    dst,
+    *,
+    vision_heads: int | None = None,
+    image_size: int | None = None,
+    origin="config.json",
+    replace: bool = True,
+) -> Path:
     "The conversion itself, in memory: a source `config.json` dict, its weights (target names), its tokenizer -> `dst`."
     check_source_config(source, origin)
-    weights = grow_embeddings(dict(weights), len(tokenizer))          # the caller's dict is left as it was
+    weights = grow_embeddings(dict(weights), len(tokenizer))  # the caller's dict is left as it was
     config = target_config(source, weights, tokenizer, vision_heads, image_size)
     check_weights(weights, config)
     dtype = next(iter(weights.values())).dtype
     config.dtype = config.text_config.dtype = dtype
+
     def write(tmp):
         write_weights(weights, tmp)
         config.save_pretrained(tmp)
         save_processor(target_processor(tokenizer, config), tmp)
         write_sentence_transformers(tmp, config.text_config.hidden_size)
+
     return atomic_directory(dst, write, replace=replace)
 
 # %% ../nbs/05b_convert.ipynb #0d091c12
-HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.jinja"]   # no *.bin / *.pt: never loaded
+HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.jinja"]  # no *.bin / *.pt: never loaded
+
 
 def is_release_layout(config: dict) -> bool:
     "Whether a `config.json` dict is the LLaVA-NeXT `llava_qwen` layout the released LLaVE checkpoints use."
     return config.get("model_type") == "llava_qwen" or "LlavaQwenForCausalLM" in (config.get("architectures") or [])
 
-def locate(path_or_id, revision: str | None = None, *, cache_dir=None, local_files_only: bool = False,
-           token=None) -> Path:
+
+def locate(
+    path_or_id, revision: str | None = None, *, cache_dir=None, local_files_only: bool = False, token=None
+) -> Path:
     "A checkpoint folder on disk: `path_or_id` itself when it is a folder, else its hub snapshot (downloaded if needed)."
     path = Path(path_or_id)
     if path.is_dir():
@@ -272,26 +405,46 @@ def locate(path_or_id, revision: str | None = None, *, cache_dir=None, local_fil
         raise FileNotFoundError(f"{path_or_id}: no such directory, and not a hub id (owner/name)")
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
     try:
-        return Path(snapshot_download(str(path_or_id), revision=revision, cache_dir=cache_dir, token=token,
-                                      local_files_only=local_files_only, allow_patterns=HUB_FILES))
+        return Path(
+            snapshot_download(
+                str(path_or_id),
+                revision=revision,
+                cache_dir=cache_dir,
+                token=token,
+                local_files_only=local_files_only,
+                allow_patterns=HUB_FILES,
+            )
+        )
     except LocalEntryNotFoundError as error:
-        raise FileNotFoundError(f"{path_or_id} (revision {revision or 'main'}): not in the hub cache and the hub cannot "
-                                f"be reached (offline mode or no network): {error}") from None
+        raise FileNotFoundError(
+            f"{path_or_id} (revision {revision or 'main'}): not in the hub cache and the hub cannot "
+            f"be reached (offline mode or no network): {error}"
+        ) from None
     except (HfHubHTTPError, ValueError) as error:
         raise FileNotFoundError(f"{path_or_id} (revision {revision or 'main'}): {error}") from None
+
 
 def conversion_folder(source: Path, path_or_id) -> Path:
     "Where `converted` keeps the conversion of `source`: by repository and commit for a hub snapshot, else by content."
     source = Path(source).resolve()
     if source.parent.name == "snapshots" and source.parent.parent.name.startswith("models--"):
-        return llave_cache() / "converted" / source.parent.parent.name[len("models--"):] / source.name
+        return llave_cache() / "converted" / source.parent.parent.name[len("models--") :] / source.name
     stamp = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(source.iterdir()) if f.is_file()]
     digest = hashlib.sha256(json.dumps([str(source), stamp]).encode()).hexdigest()[:16]
     return llave_cache() / "converted" / "local" / f"{source.name}-{digest}"
 
-def converted(path_or_id, revision: str | None = None, *, log=print, vision_heads: int | None = None,
-              image_size: int | None = None, **hub) -> Path:
+
+def converted(
+    path_or_id,
+    revision: str | None = None,
+    *,
+    log=print,
+    vision_heads: int | None = None,
+    image_size: int | None = None,
+    **hub,
+) -> Path:
     "A folder `LLaVE.from_pretrained` loads: a `llava_qwen` checkpoint (folder or hub id) is converted once and cached."
     source = locate(path_or_id, revision, **hub)
     config_path = source / "config.json"
@@ -306,7 +459,6 @@ def converted(path_or_id, revision: str | None = None, *, log=print, vision_head
         convert_checkpoint(source, target, vision_heads=vision_heads, image_size=image_size, replace=False)
     return target
 
-
 # %% ../nbs/05b_convert.ipynb #081df02a
 def run_convert(args) -> int:
     "`llave convert SRC DST`: SRC a folder or a hub id (downloaded through the hub cache)."
@@ -315,15 +467,26 @@ def run_convert(args) -> int:
     print(f"converted {args.src} -> {out}")
     return 0
 
+
 def register_cli(groups: dict) -> None:
     "Add `llave convert` to the top-level commands."
-    parser = groups["top"].add_parser("convert", help="convert a released LLaVE (llava_qwen) checkpoint to transformers")
-    parser.add_argument("src", help="a LLaVA-NeXT llava_qwen checkpoint: its folder (config.json, *.safetensors, "
-                        "tokenizer) or its hub id, e.g. zhibinlan/LLaVE-0.5B")
+    parser = groups["top"].add_parser(
+        "convert", help="convert a released LLaVE (llava_qwen) checkpoint to transformers"
+    )
+    parser.add_argument(
+        "src",
+        help="a LLaVA-NeXT llava_qwen checkpoint: its folder (config.json, *.safetensors, "
+        "tokenizer) or its hub id, e.g. zhibinlan/LLaVE-0.5B",
+    )
     parser.add_argument("dst", help="output directory (transformers LLaVA-OneVision layout)")
     parser.add_argument("--revision", default=None, help="hub revision (branch, tag or commit) when SRC is a hub id")
-    parser.add_argument("--vision-heads", type=int, default=None,
-                        help="attention heads of the vision tower when it is not a known one")
-    parser.add_argument("--image-size", type=int, default=None,
-                        help="input size of the vision tower in pixels (default: from its name, e.g. ...-384)")
+    parser.add_argument(
+        "--vision-heads", type=int, default=None, help="attention heads of the vision tower when it is not a known one"
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="input size of the vision tower in pixels (default: from its name, e.g. ...-384)",
+    )
     parser.set_defaults(func=run_convert)

@@ -31,37 +31,54 @@ SYSTEM_PROMPT = "You are a helpful assistant."
 IMAGE_TOKEN = "<image>"
 VIDEO_TOKEN = "<video>"
 VIDEO_PROMPT = f"{VIDEO_TOKEN}\nRepresent the given video."
-CAPTION_PROMPT = "Find me an video that matches the given caption: {caption}"   # sic, the released wording
+CAPTION_PROMPT = "Find me an video that matches the given caption: {caption}"  # sic, the released wording
 PROMPT_END = "<|im_end|>\n<|im_start|>assistant\n\n<|im_end|>\n"
+
 
 def llave_prompt(text: str, system: str = SYSTEM_PROMPT) -> str:
     "The exact string the released LLaVE models embed for the user turn `text`."
     return f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{text}{PROMPT_END}"
 
 # %% ../nbs/02_core.ipynb #e05aee7f
-REFERENCE = Path(__file__).resolve().parent / "reference" if "__file__" in globals() else Path("../llave/reference").resolve()
+REFERENCE = (
+    Path(__file__).resolve().parent / "reference" if "__file__" in globals() else Path("../llave/reference").resolve()
+)
 SUMMARY_COLUMNS = ("Classification", "VQA", "Retrieval", "Grounding", "IND", "OOD", "Overall")
 
 MINI_TASKS = {
     "Classification": {"IND": ["Mini-Classify-Object"], "OOD": ["Mini-Classify-Novel", "Mini-Classify-Outline"]},
     "VQA": {"IND": ["Mini-VQA-Scene"], "OOD": ["Mini-VQA-Outline"]},
-    "Retrieval": {"IND": ["Mini-Retrieval-t2i", "Mini-Retrieval-i2t", "Mini-Retrieval-Edit"],
-                  "OOD": ["Mini-Retrieval-Novel-t2i"]},
+    "Retrieval": {
+        "IND": ["Mini-Retrieval-t2i", "Mini-Retrieval-i2t", "Mini-Retrieval-Edit"],
+        "OOD": ["Mini-Retrieval-Novel-t2i"],
+    },
     "Grounding": {"IND": ["Mini-Grounding"], "OOD": ["Mini-Grounding-Outline"]},
 }
+
 
 def reference(name: str) -> dict:
     "A reference table of `llave/reference/` by file name: `paper.json` or `mmeb.json`."
     path = REFERENCE / name
     if not path.is_file():
-        raise FileNotFoundError(f"no reference table {name!r} in {REFERENCE}: {sorted(p.name for p in REFERENCE.glob('*.json'))}")
+        raise FileNotFoundError(
+            f"no reference table {name!r} in {REFERENCE}: {sorted(p.name for p in REFERENCE.glob('*.json'))}"
+        )
     return json.loads(path.read_text())
+
 
 def benchmark_tasks() -> dict[str, dict[str, tuple[str, str]]]:
     "`{benchmark: {dataset: (meta_task, 'IND'|'OOD')}}` for `'MMEB'` (36 datasets) and `'MMEB-mini'` (11)."
+
     def flat(meta_tasks: dict) -> dict:
-        return {name: (task, split) for task, splits in meta_tasks.items() for split, names in splits.items() for name in names}
+        return {
+            name: (task, split)
+            for task, splits in meta_tasks.items()
+            for split, names in splits.items()
+            for name in names
+        }
+
     return {"MMEB": flat(reference("mmeb.json")["meta_tasks"]), "MMEB-mini": flat(MINI_TASKS)}
+
 
 def dataset_task(name: str) -> tuple[str, str]:
     "The (meta-task, 'IND'|'OOD') of an MMEB or MMEB-mini dataset (MMEB-train's `ImageNet_1K` spelling too)."
@@ -86,6 +103,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
         raise
     return path
 
+
 def file_sha256(path: str | Path) -> str:
     "The SHA-256 (hex) of the file at `path`, read in blocks (a checkpoint's shard is never held in memory whole)."
     digest = hashlib.sha256()
@@ -94,13 +112,16 @@ def file_sha256(path: str | Path) -> str:
             digest.update(block)
     return digest.hexdigest()
 
+
 def write_text_atomic(path: str | Path, text: str) -> Path:
     "Write `text` (UTF-8) to `path` atomically."
     return write_bytes_atomic(path, text.encode("utf-8"))
 
+
 def write_json_atomic(path: str | Path, content) -> Path:
     "Write `content` as indented JSON to `path` atomically."
     return write_text_atomic(path, json.dumps(content, indent=1) + "\n")
+
 
 def write_png_atomic(path: str | Path, image) -> Path:
     "Write the PIL `image` to `path` as PNG atomically (an interrupted run never leaves half an image to be reused)."
@@ -108,10 +129,12 @@ def write_png_atomic(path: str | Path, image) -> Path:
     image.save(buffer, format="PNG")
     return write_bytes_atomic(path, buffer.getvalue())
 
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
 
 def atomic_directory(directory: str | Path, write, replace: bool = True) -> Path:
     """Run `write(tmp)` into a fresh sibling directory, then move it to `directory`, replacing it; with
@@ -119,13 +142,13 @@ def atomic_directory(directory: str | Path, write, replace: bool = True) -> Path
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    tmp.chmod(0o777 & ~_umask())                   # mkdtemp's 0o700 would make a shared cache private
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp's 0o700 would make a shared cache private
     try:
         write(tmp)
         if replace and directory.exists():
             shutil.rmtree(directory)
         try:
-            os.replace(tmp, directory)             # refused when `directory` exists and is not empty
+            os.replace(tmp, directory)  # refused when `directory` exists and is not empty
         except OSError:
             if replace or not directory.is_dir():
                 raise
@@ -133,9 +156,12 @@ def atomic_directory(directory: str | Path, write, replace: bool = True) -> Path
         shutil.rmtree(tmp, ignore_errors=True)
     return directory
 
+
 def llave_cache() -> Path:
     "Where llave keeps what it builds once per machine: `$LLAVE_CACHE`, else `$XDG_CACHE_HOME/llave` (`~/.cache/llave`)."
-    return Path(os.environ.get("LLAVE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llave")
+    return Path(
+        os.environ.get("LLAVE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llave"
+    )
 
 # %% ../nbs/02_core.ipynb #7cf17333
 def compare_seeds(differences, unit: str = "points", digits: int = 1) -> dict:

@@ -22,11 +22,12 @@ from .core import InputError
 
 # %% auto #0
 __all__ = ['DATA_SUFFIXES', 'TRAIN_COLUMNS', 'EVAL_COLUMNS', 'format_text', 'DataError', 'load_image', 'read_rows',
-           'resolve_image', 'Rows', 'TrainPair', 'load_train_pairs', 'EvalRow', 'load_eval_dataset',
+           'resolve_image', 'Rows', 'orphan_marker', 'TrainPair', 'load_train_pairs', 'EvalRow', 'load_eval_dataset',
            'ModalityBatchSampler']
 
 # %% ../nbs/03_data.ipynb #b4c38c7d
 _IMAGE_MARKER = re.compile(re.escape(IMAGE_TOKEN) + r"|<\|image_\d+\|>")
+
 
 def format_text(text: str, has_image: bool) -> str:
     """An MMEB item's user turn as the released preprocessing writes it: `<|image_1|>` → `<image>`, a single marker
@@ -41,10 +42,10 @@ def format_text(text: str, has_image: bool) -> str:
         return f"{IMAGE_TOKEN}\n{text.replace(IMAGE_TOKEN, '').strip()}"
     return text
 
-
 # %% ../nbs/03_data.ipynb #fdfe0502
 class DataError(InputError):
     "Bad input data: the message names the file or subset, the row and the field."
+
 
 def load_image(path: str | Path, *, subset: str | None = None, row: int | None = None) -> Image.Image:
     "Open an image as RGB; a missing or corrupt file raises `DataError` naming `subset`, `row` and `path`."
@@ -60,41 +61,55 @@ def load_image(path: str | Path, *, subset: str | None = None, row: int | None =
 # %% ../nbs/03_data.ipynb #695c6877
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
 
+
 def _local_files(root: Path, name: str, split: str) -> list[Path]:
     "The files of subset `name` under `root`, in the layouts described above."
     for extension in DATA_SUFFIXES:
-        if (root/f"{name}{extension}").is_file(): return [root/f"{name}{extension}"]
-    folder = root/name
+        if (root / f"{name}{extension}").is_file():
+            return [root / f"{name}{extension}"]
+    folder = root / name
     if folder.is_dir():
         files = sorted(p for p in folder.glob(f"{split}*") if p.suffix in DATA_SUFFIXES)
-        if files: return files
+        if files:
+            return files
     found = sorted(p.name for p in root.iterdir())[:20] if root.is_dir() else []
-    raise DataError(f"no data for {name!r} (split {split!r}) in {root}: expected {name}.jsonl, {name}.json, "
-                    f"{name}.parquet or {name}/{split}*.parquet; found {found}")
+    raise DataError(
+        f"no data for {name!r} (split {split!r}) in {root}: expected {name}.jsonl, {name}.json, "
+        f"{name}.parquet or {name}/{split}*.parquet; found {found}"
+    )
+
 
 def _read_file(path: Path, max_rows: int | None) -> list[dict]:
     "Rows of one JSONL / JSON (list of objects) / parquet file."
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
+
         table = pq.read_table(path)
-        if max_rows is not None: table = table.slice(0, max_rows)
+        if max_rows is not None:
+            table = table.slice(0, max_rows)
         return table.to_pylist()
     if path.suffix == ".json":
         rows = json.loads(path.read_text())
-        if not isinstance(rows, list): raise DataError(f"{path}: expected a JSON list of row objects")
+        if not isinstance(rows, list):
+            raise DataError(f"{path}: expected a JSON list of row objects")
         return rows[:max_rows]
     rows = []
     with open(path) as handle:
         for number, line in enumerate(handle):
-            if max_rows is not None and len(rows) >= max_rows: break
-            if not line.strip(): continue
-            try: rows.append(json.loads(line))
-            except json.JSONDecodeError as error: raise DataError(f"{path}: line {number+1} is not JSON: {error}") from None
+            if max_rows is not None and len(rows) >= max_rows:
+                break
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise DataError(f"{path}: line {number + 1} is not JSON: {error}") from None
     return rows
 
 # %% ../nbs/03_data.ipynb #b155a8d8
-def read_rows(source: str | Path, name: str, split: str, columns: Sequence[str],
-              max_rows: int | None = None) -> tuple[list[dict], str]:
+def read_rows(
+    source: str | Path, name: str, split: str, columns: Sequence[str], max_rows: int | None = None
+) -> tuple[list[dict], str]:
     "Rows of subset/dataset `name` and a description of where they came from; checks `columns` are present."
     root = Path(source)
     if root.exists():
@@ -102,11 +117,14 @@ def read_rows(source: str | Path, name: str, split: str, columns: Sequence[str],
         rows, origin = [], ", ".join(str(f) for f in files)
         for path in files:
             rows += _read_file(path, None if max_rows is None else max_rows - len(rows))
-            if max_rows is not None and len(rows) >= max_rows: break
+            if max_rows is not None and len(rows) >= max_rows:
+                break
     else:
         import datasets
+
         table = datasets.load_dataset(str(source), name, split=split)
-        if max_rows is not None: table = table.select(range(min(max_rows, len(table))))
+        if max_rows is not None:
+            table = table.select(range(min(max_rows, len(table))))
         rows, origin = table.to_list(), f"{source} [{name}, split {split}]"
     found = sorted(rows[0]) if rows else []
     missing = [c for c in columns if c not in found] if rows else []
@@ -117,40 +135,67 @@ def read_rows(source: str | Path, name: str, split: str, columns: Sequence[str],
 # %% ../nbs/03_data.ipynb #04b1e0a5
 def resolve_image(path: str | None, image_root: str | Path | None) -> str | None:
     "Absolute path of an MMEB image path (`None` for an empty path, i.e. a text-only item)."
-    if path is None or not str(path).strip(): return None
+    if path is None or not str(path).strip():
+        return None
     path = Path(str(path).strip())
-    if not path.is_absolute(): path = Path(image_root or ".")/path
+    if not path.is_absolute():
+        path = Path(image_root or ".") / path
     return str(path.resolve())
 
+
 def _default_root(source, image_root):
-    if image_root is not None: return image_root
+    if image_root is not None:
+        return image_root
     return source if Path(source).exists() else "."
 
 # %% ../nbs/03_data.ipynb #ec85bc8b
 class Rows(list):
     "A list of loaded rows, with `skipped`: the `(subset, row, path, reason)` of each row dropped by `skip_bad`."
+
     def __init__(self, items=(), skipped=None):
         super().__init__(items)
         self.skipped: list[tuple[str, int, str, str]] = list(skipped or [])
 
+
 def _bad_image(path: str, name: str, row: int) -> str | None:
     "The reason the image at `path` can't be used, or None when it opens."
-    try: load_image(path, subset=name, row=row)
-    except DataError as error: return str(error)
+    try:
+        load_image(path, subset=name, row=row)
+    except DataError as error:
+        return str(error)
     return None
+
 
 def _report(rows: Rows, name: str) -> Rows:
     if rows.skipped:
-        warnings.warn(f"{name}: skipped {len(rows.skipped)} row(s) with missing or corrupt images, "
-                      f"first: {rows.skipped[0][3]}")
+        warnings.warn(
+            f"{name}: skipped {len(rows.skipped)} row(s) with missing or corrupt images, first: {rows.skipped[0][3]}"
+        )
     return rows
+
+
+def orphan_marker(text: str | None, image: str | None) -> bool:
+    """Whether a text-only item's text carries an image marker: the released code splices a blank image's embedding
+    there, `format_text` drops the marker, so such an item reaches the model differently (see above)."""
+    return image is None and bool(_IMAGE_MARKER.search(text or ""))
+
+
+def _warn_orphans(name: str, rows: list[int]) -> None:
+    if rows:
+        warnings.warn(
+            f"{name}: {len(rows)} row(s) have a text-only item whose text carries an image marker (first: "
+            f"row {rows[0]}); llave drops the marker where the released code splices a blank image's "
+            "embedding, so these rows differ from the released run by that one embedding"
+        )
 
 # %% ../nbs/03_data.ipynb #627dae92
 TRAIN_COLUMNS = ("qry", "qry_image_path", "pos_text", "pos_image_path")
 
+
 @dataclass
 class TrainPair:
     "One MMEB-train pair; texts already went through `format_text`, image paths are absolute (or None)."
+
     query_text: str
     query_image: str | None
     target_text: str
@@ -158,52 +203,88 @@ class TrainPair:
     subset: str
     row: int
 
+
 def _train_pair(record: dict, subset: str, row: int, image_root) -> TrainPair:
     query_image = resolve_image(record["qry_image_path"], image_root)
     target_image = resolve_image(record["pos_image_path"], image_root)
-    return TrainPair(format_text(record["qry"], query_image is not None), query_image,
-                     format_text(record["pos_text"], target_image is not None), target_image, subset, row)
+    return TrainPair(
+        format_text(record["qry"], query_image is not None),
+        query_image,
+        format_text(record["pos_text"], target_image is not None),
+        target_image,
+        subset,
+        row,
+    )
 
 # %% ../nbs/03_data.ipynb #4fbd129d
 def _subset_names(source, subsets) -> list[str]:
-    if subsets is not None: return [subsets] if isinstance(subsets, str) else list(subsets)
+    if subsets is not None:
+        return [subsets] if isinstance(subsets, str) else list(subsets)
     root = Path(source)
-    if not root.is_dir(): raise DataError(f"give the subsets to read from {source}")
-    return sorted({p.stem if p.is_file() else p.name for p in root.iterdir()
-                   if (p.is_file() and p.suffix in DATA_SUFFIXES) or p.is_dir() and not p.name.startswith(".")
-                   and any(q.suffix in DATA_SUFFIXES for q in p.iterdir())})
+    if not root.is_dir():
+        raise DataError(f"give the subsets to read from {source}")
+    return sorted(
+        {
+            p.stem if p.is_file() else p.name
+            for p in root.iterdir()
+            if (p.is_file() and p.suffix in DATA_SUFFIXES)
+            or p.is_dir()
+            and not p.name.startswith(".")
+            and any(q.suffix in DATA_SUFFIXES for q in p.iterdir())
+        }
+    )
 
-def load_train_pairs(source: str | Path, subsets: str | Sequence[str] | None = None, *, split: str = "original",
-                     max_rows: int | None = 50000, image_root: str | Path | None = None,
-                     check_images: bool = False, skip_bad: bool = False) -> Rows:
+
+def load_train_pairs(
+    source: str | Path,
+    subsets: str | Sequence[str] | None = None,
+    *,
+    split: str = "original",
+    max_rows: int | None = 50000,
+    image_root: str | Path | None = None,
+    check_images: bool = False,
+    skip_bad: bool = False,
+) -> Rows:
     "The first `max_rows` pairs of each subset (all subsets of a local dir when `subsets` is None)."
     image_root = _default_root(source, image_root)
     pairs = Rows()
     for subset in _subset_names(source, subsets):
         records, origin = read_rows(source, subset, split, TRAIN_COLUMNS, max_rows)
-        kept = Rows()
+        kept, orphans = Rows(), []
         for row, record in enumerate(records):
             pair = _train_pair(record, subset, row, image_root)
+            if orphan_marker(record["qry"], pair.query_image) or orphan_marker(record["pos_text"], pair.target_image):
+                orphans.append(row)
             if check_images or skip_bad:
-                reasons = [r for p in (pair.query_image, pair.target_image) if p for r in [_bad_image(p, subset, row)] if r]
-                if reasons and not skip_bad: raise DataError(reasons[0])
-                if reasons: kept.skipped.append((subset, row, pair.query_image or pair.target_image, reasons[0])); continue
+                reasons = [
+                    r for p in (pair.query_image, pair.target_image) if p for r in [_bad_image(p, subset, row)] if r
+                ]
+                if reasons and not skip_bad:
+                    raise DataError(reasons[0])
+                if reasons:
+                    kept.skipped.append((subset, row, pair.query_image or pair.target_image, reasons[0]))
+                    continue
             kept.append(pair)
-        pairs += _report(kept, subset); pairs.skipped += kept.skipped
+        _warn_orphans(subset, orphans)
+        pairs += _report(kept, subset)
+        pairs.skipped += kept.skipped
     return pairs
 
 # %% ../nbs/03_data.ipynb #91895a3b
 EVAL_COLUMNS = ("qry_text", "qry_img_path", "tgt_text", "tgt_img_path")
 
+
 @dataclass
 class EvalRow:
     "One MMEB-eval query and its candidates (gold = candidate 0); texts formatted, image paths absolute or None."
+
     query_text: str
     query_image: str | None
     candidate_texts: list[str]
     candidate_images: list[str | None]
     dataset: str
     row: int
+
 
 def _eval_row(record: dict, name: str, row: int, origin: str, image_root) -> EvalRow:
     texts, images = record["tgt_text"], record["tgt_img_path"]
@@ -212,50 +293,85 @@ def _eval_row(record: dict, name: str, row: int, origin: str, image_root) -> Eva
     texts, images = list(texts or []), list(images or [])
     if len(texts) != len(images):
         raise DataError(f"{origin}: row {row}: tgt_text has {len(texts)} candidates but tgt_img_path has {len(images)}")
-    if not texts: raise DataError(f"{origin}: row {row}: empty candidate list")
+    if not texts:
+        raise DataError(f"{origin}: row {row}: empty candidate list")
     query_image = resolve_image(record["qry_img_path"], image_root)
     candidate_images = [resolve_image(p, image_root) for p in images]
-    return EvalRow(format_text(record["qry_text"], query_image is not None), query_image,
-                   [format_text(t, i is not None) for t, i in zip(texts, candidate_images)],
-                   candidate_images, name, row)
+    return EvalRow(
+        format_text(record["qry_text"], query_image is not None),
+        query_image,
+        [format_text(t, i is not None) for t, i in zip(texts, candidate_images)],
+        candidate_images,
+        name,
+        row,
+    )
 
 # %% ../nbs/03_data.ipynb #1dc2826c
-def load_eval_dataset(source: str | Path, name: str, *, split: str = "test", image_root: str | Path | None = None,
-                      check_images: bool = False, skip_bad: bool = False) -> Rows:
+def load_eval_dataset(
+    source: str | Path,
+    name: str,
+    *,
+    split: str = "test",
+    image_root: str | Path | None = None,
+    check_images: bool = False,
+    skip_bad: bool = False,
+) -> Rows:
     "All rows of MMEB-eval dataset `name` (gold = candidate 0)."
     image_root = _default_root(source, image_root)
     records, origin = read_rows(source, name, split, EVAL_COLUMNS)
-    rows = Rows()
+    rows, orphans = Rows(), []
     for number, record in enumerate(records):
         item = _eval_row(record, name, number, origin, image_root)
+        texts = [record["qry_text"], *record["tgt_text"]]
+        if any(orphan_marker(t, i) for t, i in zip(texts, [item.query_image, *item.candidate_images])):
+            orphans.append(number)
         if check_images or skip_bad:
             paths = [p for p in [item.query_image, *item.candidate_images] if p]
             reason = next((r for p in dict.fromkeys(paths) for r in [_bad_image(p, name, number)] if r), None)
-            if reason and not skip_bad: raise DataError(reason)
-            if reason: rows.skipped.append((name, number, reason.rsplit(" ", 1)[-1], reason)); continue
+            if reason and not skip_bad:
+                raise DataError(reason)
+            if reason:
+                rows.skipped.append((name, number, reason.rsplit(" ", 1)[-1], reason))
+                continue
         rows.append(item)
+    _warn_orphans(name, orphans)
     return _report(rows, name)
 
 # %% ../nbs/03_data.ipynb #a5a17f82
 class ModalityBatchSampler:
     "Batches of indices, one group per batch, deterministic in `(seed, step)` and resumable from `start_step`."
-    def __init__(self, groups: Sequence[Hashable], batch_size: int, *, seed: int = 0, drop_last: bool = True,
-                 distinct: Sequence[Hashable] | None = None, start_step: int = 0, num_steps: int | None = None):
-        if batch_size < 1: raise InputError(f"batch_size must be >= 1, got {batch_size}")
+
+    def __init__(
+        self,
+        groups: Sequence[Hashable],
+        batch_size: int,
+        *,
+        seed: int = 0,
+        drop_last: bool = True,
+        distinct: Sequence[Hashable] | None = None,
+        start_step: int = 0,
+        num_steps: int | None = None,
+    ):
+        if batch_size < 1:
+            raise InputError(f"batch_size must be >= 1, got {batch_size}")
         if distinct is not None and len(distinct) != len(groups):
             raise InputError(f"distinct has {len(distinct)} keys for {len(groups)} items")
         self.groups, self.batch_size, self.seed, self.drop_last = list(groups), batch_size, seed, drop_last
         self.distinct, self.start_step, self.num_steps = distinct, start_step, num_steps
         self.members: dict = {}
-        for index, key in enumerate(self.groups): self.members.setdefault(key, []).append(index)
+        for index, key in enumerate(self.groups):
+            self.members.setdefault(key, []).append(index)
         self._plans: dict[int, list[list[int]]] = {}
         self.per_epoch = len(self.epoch(0))
-        if not self.per_epoch: raise InputError(f"no full batch of {batch_size}: group sizes "
-                                               f"{ {k: len(v) for k, v in self.members.items()} }")
+        if not self.per_epoch:
+            raise InputError(
+                f"no full batch of {batch_size}: group sizes { {k: len(v) for k, v in self.members.items()} }"
+            )
 
     @classmethod
-    def from_pairs(cls, pairs: Sequence, batch_size: int, *, by_subset: bool = False, distinct_targets: bool = True,
-                   **kwargs) -> "ModalityBatchSampler":
+    def from_pairs(
+        cls, pairs: Sequence, batch_size: int, *, by_subset: bool = False, distinct_targets: bool = True, **kwargs
+    ) -> "ModalityBatchSampler":
         "Group `TrainPair`s by query modality (and subset when `by_subset`)."
         groups = [(p.subset if by_subset else "", p.query_image is not None) for p in pairs]
         distinct = [(p.target_text, p.target_image) for p in pairs] if distinct_targets else None
@@ -271,22 +387,30 @@ def _cut(self: ModalityBatchSampler, indices: list[int]) -> list[list[int]]:
         while len(batch) < self.batch_size and (waiting or stream):
             index = waiting.popleft() if waiting else stream.popleft()
             key = None if self.distinct is None else self.distinct[index]
-            if key is not None and key in keys: deferred.append(index); continue
-            batch.append(index); keys.add(key)
+            if key is not None and key in keys:
+                deferred.append(index)
+                continue
+            batch.append(index)
+            keys.add(key)
         waiting = deque(deferred + list(waiting))
-        if len(batch) == self.batch_size or (batch and not self.drop_last): batches.append(batch)
-        if len(batch) < self.batch_size and (self.drop_last or not deferred): break
+        if len(batch) == self.batch_size or (batch and not self.drop_last):
+            batches.append(batch)
+        if len(batch) < self.batch_size and (self.drop_last or not deferred):
+            break
     return batches
+
 
 @patch
 def _pass(self: ModalityBatchSampler, rng: random.Random) -> list[list[int]]:
     "One pass over the items: each group shuffled and cut into batches, then the batches shuffled."
     batches = []
     for key in sorted(self.members, key=repr):
-        indices = list(self.members[key]); rng.shuffle(indices)
+        indices = list(self.members[key])
+        rng.shuffle(indices)
         batches += self._cut(indices)
     rng.shuffle(batches)
     return batches
+
 
 @patch
 def epoch(self: ModalityBatchSampler, epoch: int) -> list[list[int]]:
@@ -296,12 +420,11 @@ def epoch(self: ModalityBatchSampler, epoch: int) -> list[list[int]]:
     if epoch not in self._plans:
         rng = random.Random(f"{self.seed}/{epoch}")
         batches = self._pass(rng)
-        while len(batches) < getattr(self, "per_epoch", 0):     # (epoch 0 defines per_epoch)
+        while len(batches) < getattr(self, "per_epoch", 0):  # (epoch 0 defines per_epoch)
             batches += self._pass(rng)
         self._plans = {k: v for k, v in self._plans.items() if k == 0}
         self._plans[epoch] = batches
     return self._plans[epoch]
-
 
 # %% ../nbs/03_data.ipynb #8a2816d4
 @patch
@@ -309,11 +432,14 @@ def batch(self: ModalityBatchSampler, step: int) -> list[int]:
     "The batch of global step `step` (epochs follow each other)."
     return self.epoch(step // self.per_epoch)[step % self.per_epoch]
 
+
 @patch
 def __iter__(self: ModalityBatchSampler) -> Iterator[list[int]]:
     "Batches from `start_step` to `num_steps` (default: the end of the current epoch)."
     end = self.num_steps if self.num_steps is not None else (self.start_step // self.per_epoch + 1) * self.per_epoch
-    for step in range(self.start_step, end): yield self.batch(step)
+    for step in range(self.start_step, end):
+        yield self.batch(step)
+
 
 @patch
 def __len__(self: ModalityBatchSampler) -> int:

@@ -26,7 +26,14 @@ from safetensors import safe_open
 from safetensors.torch import save
 from tqdm.auto import tqdm
 
-from .core import SUMMARY_COLUMNS, benchmark_tasks, reference, write_bytes_atomic, write_json_atomic, write_text_atomic
+from llave.core import (
+    SUMMARY_COLUMNS,
+    benchmark_tasks,
+    reference,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from .data import DATA_SUFFIXES, DataError, load_eval_dataset
 from .loss import distributed_info
 from .core import InputError
@@ -44,7 +51,9 @@ def correct_at_1(scores: torch.Tensor) -> torch.Tensor:
     "Bool `[n_queries]`: whether the gold (column 0) is the first maximum of each row of `scores` `[n_queries, n_candidates]`."
     scores = torch.as_tensor(scores)
     if scores.dim() != 2 or scores.shape[0] == 0 or scores.shape[1] == 0:
-        raise InputError(f"scores must be a non-empty 2-D [n_queries, n_candidates] matrix, got shape {tuple(scores.shape)}")
+        raise InputError(
+            f"scores must be a non-empty 2-D [n_queries, n_candidates] matrix, got shape {tuple(scores.shape)}"
+        )
     if torch.isnan(scores).any():
         rows = torch.isnan(scores).any(dim=1).nonzero().flatten()[:5].tolist()
         raise InputError(f"scores contain NaN (rows {rows}...): the embeddings are broken, refusing to score")
@@ -52,6 +61,7 @@ def correct_at_1(scores: torch.Tensor) -> torch.Tensor:
         rows = (~torch.isfinite(scores[:, 0])).nonzero().flatten()[:5].tolist()
         raise InputError(f"the gold score (column 0) is not finite in rows {rows}")
     return scores[:, 0] >= scores.max(dim=1).values
+
 
 def precision_at_1(scores: torch.Tensor) -> float:
     "Precision@1 in percent (0-100) of `scores` `[n_queries, n_candidates]`, gold in column 0; a tie with the gold counts as correct."
@@ -68,14 +78,20 @@ def _which_benchmark(names: Iterable[str], tasks: dict) -> str:
     detail = f"unknown dataset names {unknown}" if unknown else "names from different benchmarks mixed"
     raise InputError(f"{detail}; known benchmarks: " + ", ".join(f"{b} ({len(k)} datasets)" for b, k in tasks.items()))
 
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
 
 def mmeb_summary(per_dataset: dict[str, float], *, warn: bool = True) -> dict:
     "Table 2 columns (unweighted means over the datasets present, `None` if a group has none) + `benchmark`, `num_datasets`, `missing`."
     if not per_dataset:
         raise InputError("mmeb_summary needs at least one dataset score")
-    bad = {name: score for name, score in per_dataset.items() if not isinstance(score, (int, float)) or not math.isfinite(score)}
+    bad = {
+        name: score
+        for name, score in per_dataset.items()
+        if not isinstance(score, (int, float)) or not math.isfinite(score)
+    }
     if bad:
         raise InputError(f"dataset scores must be finite numbers, got {bad}")
     tasks = benchmark_tasks()
@@ -88,16 +104,20 @@ def mmeb_summary(per_dataset: dict[str, float], *, warn: bool = True) -> dict:
     summary = {column: _mean(groups[column]) for column in SUMMARY_COLUMNS}
     missing = [name for name in tasks[benchmark] if name not in per_dataset]
     if missing and warn:
-        warnings.warn(f"{len(missing)} of the {len(tasks[benchmark])} {benchmark} datasets are missing "
-                      f"(means are over the {len(per_dataset)} present): {missing}")
+        warnings.warn(
+            f"{len(missing)} of the {len(tasks[benchmark])} {benchmark} datasets are missing "
+            f"(means are over the {len(per_dataset)} present): {missing}"
+        )
     return {**summary, "benchmark": benchmark, "num_datasets": len(per_dataset), "missing": missing}
 
 # %% ../nbs/07_eval_mmeb.ipynb #5655d2e2
-Item = tuple[str, "str | None"]   # (formatted text, normalised image path or None)
+Item = tuple[str, "str | None"]  # (formatted text, normalised image path or None)
+
 
 @dataclass
 class ItemTable:
     "Unique items of some datasets and, per dataset, the item ids of its queries `[n_rows]` and candidates `[n_rows, max_k]` (-1 = padding)."
+
     items: list[Item] = field(default_factory=list)
     queries: dict[str, torch.Tensor] = field(default_factory=dict)
     candidates: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -116,6 +136,7 @@ class ItemTable:
 def _item_key(text: str, image) -> Item:
     return (text, None if image is None else os.path.normpath(str(image)))
 
+
 def collect_items(datasets: dict[str, Sequence]) -> ItemTable:
     "Index the unique (text, image) items of the query and candidate sides of `datasets` (`{name: [EvalRow, ...]}`)."
     index: dict[Item, int] = {}
@@ -124,11 +145,17 @@ def collect_items(datasets: dict[str, Sequence]) -> ItemTable:
         query_ids, candidate_ids = [], []
         for row in rows:
             query_ids.append(index.setdefault(_item_key(row.query_text, row.query_image), len(index)))
-            candidate_ids.append([index.setdefault(_item_key(text, image), len(index))
-                                  for text, image in zip(row.candidate_texts, row.candidate_images)])
+            candidate_ids.append(
+                [
+                    index.setdefault(_item_key(text, image), len(index))
+                    for text, image in zip(row.candidate_texts, row.candidate_images)
+                ]
+            )
         width = max((len(ids) for ids in candidate_ids), default=0)
         table.queries[name] = torch.tensor(query_ids, dtype=torch.long)
-        table.candidates[name] = torch.tensor([ids + [-1] * (width - len(ids)) for ids in candidate_ids], dtype=torch.long).reshape(len(rows), width)
+        table.candidates[name] = torch.tensor(
+            [ids + [-1] * (width - len(ids)) for ids in candidate_ids], dtype=torch.long
+        ).reshape(len(rows), width)
     table.items = list(index)
     return table
 
@@ -137,23 +164,38 @@ def _accepts(function, name: str) -> bool:
     parameters = inspect.signature(function).parameters
     return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
-def encode_items(encoder, items: Sequence[Item], *, batch_size: int = 32, chunk: int = 4096,
-                 log: Callable[[str], None] | None = None, stats: dict | None = None, progress=None) -> torch.Tensor:
+
+def encode_items(
+    encoder,
+    items: Sequence[Item],
+    *,
+    batch_size: int = 32,
+    chunk: int = 4096,
+    log: Callable[[str], None] | None = None,
+    stats: dict | None = None,
+    progress=None,
+) -> torch.Tensor:
     "Embeddings `[len(items), d]` (float32, CPU) of `items`, text-only and image items in separate `encode` calls of at most `chunk`."
     stats = {} if stats is None else stats
     extra = {"show_progress": False} if _accepts(encoder.encode, "show_progress") else {}
-    inside = progress is not None and "progress" in inspect.signature(encoder.encode).parameters   # advanced by batch
+    inside = progress is not None and "progress" in inspect.signature(encoder.encode).parameters  # advanced by batch
     if inside:
         extra["progress"] = progress
-    groups = {"text": [i for i, (_, image) in enumerate(items) if image is None],
-              "image": [i for i, (_, image) in enumerate(items) if image is not None]}
+    groups = {
+        "text": [i for i, (_, image) in enumerate(items) if image is None],
+        "image": [i for i, (_, image) in enumerate(items) if image is not None],
+    }
     output, done = None, 0
     for kind, positions in groups.items():
         for start in range(0, len(positions), chunk):
-            part = positions[start:start + chunk]
+            part = positions[start : start + chunk]
             texts = [items[i][0] for i in part]
             images = [items[i][1] for i in part] if kind == "image" else None
-            vectors = torch.as_tensor(encoder.encode(texts=texts, images=images, batch_size=batch_size, **extra)).float().cpu()
+            vectors = (
+                torch.as_tensor(encoder.encode(texts=texts, images=images, batch_size=batch_size, **extra))
+                .float()
+                .cpu()
+            )
             stats["encode_calls"] = stats.get("encode_calls", 0) + 1
             stats["encoded_items"] = stats.get("encoded_items", 0) + len(part)
             if vectors.shape[0] != len(part):
@@ -164,45 +206,56 @@ def encode_items(encoder, items: Sequence[Item], *, batch_size: int = 32, chunk:
             done += len(part)
             if progress is not None and not inside:
                 progress.update(len(part))
-            if log is not None and len(items) > chunk:      # progress only for long runs
+            if log is not None and len(items) > chunk:  # progress only for long runs
                 log(f"  encoded {done}/{len(items)} items")
     return output if output is not None else torch.empty(0, 0)
 
 # %% ../nbs/07_eval_mmeb.ipynb #26d73176
-def shard_encode(encoder, items: Sequence[Item], *, batch_size: int = 32, log: Callable[[str], None] | None = None,
-                 stats: dict | None = None, progress=None) -> torch.Tensor:
+def shard_encode(
+    encoder,
+    items: Sequence[Item],
+    *,
+    batch_size: int = 32,
+    log: Callable[[str], None] | None = None,
+    stats: dict | None = None,
+    progress=None,
+) -> torch.Tensor:
     "`encode_items` split over the processes of `torch.distributed` (rank r takes items r, r + world, ...); every rank gets `[n, d]`."
     rank, world = distributed_info()
     if world == 1:
         return encode_items(encoder, items, batch_size=batch_size, log=log, stats=stats, progress=progress)
     import torch.distributed as dist
+
     device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
-    mine = encode_items(encoder, list(items[rank::world]), batch_size=batch_size, log=log, stats=stats, progress=progress)
+    mine = encode_items(
+        encoder, list(items[rank::world]), batch_size=batch_size, log=log, stats=stats, progress=progress
+    )
     counts = [len(items[r::world]) for r in range(world)]
     if progress is not None:
-        progress.update(len(items) - counts[rank])              # the other ranks' items, once gathered
+        progress.update(len(items) - counts[rank])  # the other ranks' items, once gathered
     width = torch.tensor([mine.shape[1] if len(mine) else 0], device=device)
-    dist.all_reduce(width, op=dist.ReduceOp.MAX)                   # a rank with no items knows the width too
+    dist.all_reduce(width, op=dist.ReduceOp.MAX)  # a rank with no items knows the width too
     padded = torch.zeros(max(counts), int(width), device=device)
-    padded[:len(mine)] = mine.to(device)
+    padded[: len(mine)] = mine.to(device)
     gathered = [torch.empty_like(padded) for _ in range(world)]
     dist.all_gather(gathered, padded)
     output = torch.empty(len(items), int(width))
     for r, part in enumerate(gathered):
-        output[r::world] = part[:counts[r]].cpu()
+        output[r::world] = part[: counts[r]].cpu()
     return output
-
 
 # %% ../nbs/07_eval_mmeb.ipynb #7f674e87
 def _item_hash(item: Item) -> str:
     return hashlib.sha1(f"{item[0]}\0{item[1]}".encode()).hexdigest()
 
+
 class EmbeddingStore:
     "A dataset's embeddings on disk, file by file as they are computed (`folder/NNNNNN.safetensors`), for resuming."
+
     def __init__(self, folder, about: dict):
         self.folder, self.about = Path(folder), about
         if (self.folder / "about.json").is_file() and json.loads((self.folder / "about.json").read_text()) != about:
-            shutil.rmtree(self.folder)                                  # another model's or limit's embeddings
+            shutil.rmtree(self.folder)  # another model's or limit's embeddings
 
     def load(self, items: Sequence[Item]) -> dict[int, torch.Tensor]:
         "`{position in items: embedding}` of the `items` already in the store."
@@ -224,26 +277,28 @@ class EmbeddingStore:
         write_text_atomic(self.folder / "about.json", json.dumps(self.about))
         number = len(list(self.folder.glob("*.safetensors")))
         metadata = {"items": json.dumps([_item_hash(item) for item in items])}
-        write_bytes_atomic(self.folder / f"{number:06d}.safetensors",
-                           save({"embeddings": vectors.contiguous()}, metadata=metadata))
+        write_bytes_atomic(
+            self.folder / f"{number:06d}.safetensors", save({"embeddings": vectors.contiguous()}, metadata=metadata)
+        )
 
     def clear(self) -> None:
         if distributed_info()[0] == 0:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-
 # %% ../nbs/07_eval_mmeb.ipynb #6fcd3367
-def candidate_scores(embeddings: torch.Tensor, query_ids: torch.Tensor, candidate_ids: torch.Tensor,
-                     *, block: int = 16384) -> torch.Tensor:
-    "Cosine scores `[n_rows, max_k]` (-inf at padding) of queries `embeddings[query_ids]` vs `embeddings[candidate_ids]` (`[n_rows, max_k]`, -1 = pad)."
+def candidate_scores(
+    embeddings: torch.Tensor, query_ids: torch.Tensor, candidate_ids: torch.Tensor, *, block: int = 16384
+) -> torch.Tensor:
+    """Cosine scores `[n_rows, max_k]` (-inf at padding) of queries `embeddings[query_ids]` vs
+    `embeddings[candidate_ids]` (`[n_rows, max_k]`, -1 = pad)."""
     vectors = F.normalize(embeddings.float(), dim=-1)
     scores = torch.full(candidate_ids.shape, -math.inf)
     rows_per_block = max(1, block // max(1, candidate_ids.shape[1]))
     for start in range(0, len(query_ids), rows_per_block):
-        ids = candidate_ids[start:start + rows_per_block]
+        ids = candidate_ids[start : start + rows_per_block]
         unique, inverse = torch.unique(ids.clamp(min=0), return_inverse=True)
-        similarity = vectors[query_ids[start:start + rows_per_block]] @ vectors[unique].T    # [rows, unique]
-        scores[start:start + rows_per_block] = similarity.gather(1, inverse).masked_fill(ids < 0, -math.inf)
+        similarity = vectors[query_ids[start : start + rows_per_block]] @ vectors[unique].T  # [rows, unique]
+        scores[start : start + rows_per_block] = similarity.gather(1, inverse).masked_fill(ids < 0, -math.inf)
     return scores
 
 # %% ../nbs/07_eval_mmeb.ipynb #f5ce2abf
@@ -261,8 +316,13 @@ def candidate_similarities(scores: torch.Tensor, k: int = 3) -> dict[str, torch.
 def score_record(correct: torch.Tensor) -> dict:
     "The per-dataset score file's content from `correct` `[n_rows]` (bool)."
     num_correct, num_pred = int(correct.sum()), len(correct)
-    return {"acc": num_correct / num_pred, "num_correct": num_correct, "num_pred": num_pred,
-            "precision_at_1": num_correct / num_pred * 100}
+    return {
+        "acc": num_correct / num_pred,
+        "num_correct": num_correct,
+        "num_pred": num_pred,
+        "precision_at_1": num_correct / num_pred * 100,
+    }
+
 
 def _last_use(table: ItemTable) -> torch.Tensor:
     "For each item id, the position of the last dataset (in `table.queries` order) that uses it."
@@ -272,10 +332,20 @@ def _last_use(table: ItemTable) -> torch.Tensor:
     return last
 
 # %% ../nbs/07_eval_mmeb.ipynb #b782b615
-STORE_CHUNK = 1024     # items encoded between two files of an `EmbeddingStore`
+STORE_CHUNK = 1024  # items encoded between two files of an `EmbeddingStore`
 
-def _dataset_embeddings(encoder, table: ItemTable, ids: torch.Tensor, cache: dict, batch_size: int, log, stats: dict,
-                        store: EmbeddingStore | None = None, bar=None) -> torch.Tensor:
+
+def _dataset_embeddings(
+    encoder,
+    table: ItemTable,
+    ids: torch.Tensor,
+    cache: dict,
+    batch_size: int,
+    log,
+    stats: dict,
+    store: EmbeddingStore | None = None,
+    bar=None,
+) -> torch.Tensor:
     "Embeddings `[len(ids), d]` of item `ids`, encoding (and caching) those neither in `cache` nor in `store`."
     chunk = STORE_CHUNK if store is not None else None
     missing = [i for i in ids.tolist() if i not in cache]
@@ -285,9 +355,10 @@ def _dataset_embeddings(encoder, table: ItemTable, ids: torch.Tensor, cache: dic
         missing = [i for i in missing if i not in cache]
     progress = bar(total=len(missing)) if bar is not None and missing else None
     for start in range(0, len(missing), chunk or max(1, len(missing))):
-        part = missing[start:start + chunk] if chunk else missing
-        fresh = shard_encode(encoder, [table.items[i] for i in part], batch_size=batch_size, log=log, stats=stats,
-                             progress=progress)
+        part = missing[start : start + chunk] if chunk else missing
+        fresh = shard_encode(
+            encoder, [table.items[i] for i in part], batch_size=batch_size, log=log, stats=stats, progress=progress
+        )
         cache.update({i: vector.clone() for i, vector in zip(part, fresh)})
         if store is not None:
             store.save([table.items[i] for i in part], fresh)
@@ -295,11 +366,17 @@ def _dataset_embeddings(encoder, table: ItemTable, ids: torch.Tensor, cache: dic
         progress.close()
     return torch.stack([cache[i] for i in ids.tolist()])
 
-def evaluate_datasets(encoder, datasets: dict[str, Sequence], *, batch_size: int = 32,
-                      on_scored: Callable[[str, dict], None] | None = None,
-                      log: Callable[[str], None] | None = print,
-                      stores: Callable[[str], EmbeddingStore] | None = None,
-                      show_progress: bool = False) -> tuple[dict[str, dict], dict]:
+
+def evaluate_datasets(
+    encoder,
+    datasets: dict[str, Sequence],
+    *,
+    batch_size: int = 32,
+    on_scored: Callable[[str, dict], None] | None = None,
+    log: Callable[[str], None] | None = print,
+    stores: Callable[[str], EmbeddingStore] | None = None,
+    show_progress: bool = False,
+) -> tuple[dict[str, dict], dict]:
     """Score every dataset (`{name: rows}`) with `encoder`; returns (`{name: score_record}`, encoding stats).
     `stores(name)`: where a dataset's embeddings are kept until it is scored (resuming inside a dataset);
     `show_progress`: one bar per dataset (items encoded, on rank 0)."""
@@ -309,12 +386,18 @@ def evaluate_datasets(encoder, datasets: dict[str, Sequence], *, batch_size: int
     for position, name in enumerate(table.queries):
         start, ids = time.perf_counter(), table.dataset_items(name)
         store = stores(name) if stores is not None else None
-        bar = functools.partial(tqdm, desc=name, unit="item", leave=False) if show_progress and distributed_info()[0] == 0 else None
+        bar = (
+            functools.partial(tqdm, desc=name, unit="item", leave=False)
+            if show_progress and distributed_info()[0] == 0
+            else None
+        )
         vectors = _dataset_embeddings(encoder, table, ids, cache, batch_size, log, counts, store, bar)
         local = torch.full((len(table.items),), -1, dtype=torch.long)
         local[ids] = torch.arange(len(ids))
         candidates = table.candidates[name]
-        scores = candidate_scores(vectors, local[table.queries[name]], torch.where(candidates >= 0, local[candidates.clamp(min=0)], -1))
+        scores = candidate_scores(
+            vectors, local[table.queries[name]], torch.where(candidates >= 0, local[candidates.clamp(min=0)], -1)
+        )
         records[name] = score_record(correct_at_1(scores))
         if on_scored is not None:
             on_scored(name, records[name])
@@ -322,22 +405,29 @@ def evaluate_datasets(encoder, datasets: dict[str, Sequence], *, batch_size: int
             store.clear()
         for i in ids[last_use[ids] == position].tolist():
             cache.pop(i, None)
-        log(f"{name}: P@1 {records[name]['precision_at_1']:.2f} ({records[name]['num_correct']}/{records[name]['num_pred']}), "
-            f"{len(ids)} items, {time.perf_counter() - start:.1f}s")
+        log(
+            f"{name}: P@1 {records[name]['precision_at_1']:.2f} ({records[name]['num_correct']}/{records[name]['num_pred']}), "
+            f"{len(ids)} items, {time.perf_counter() - start:.1f}s"
+        )
     stats = {"unique_items": len(table.items), **counts, "naive_items": table.naive_count()}
-    log(f"encoded {stats['encoded_items']} unique items in {stats['encode_calls']} encode calls "
-        f"(naive per-row encoding: {stats['naive_items']} items)")
+    log(
+        f"encoded {stats['encoded_items']} unique items in {stats['encode_calls']} encode calls "
+        f"(naive per-row encoding: {stats['naive_items']} items)"
+    )
     return records, stats
 
 # %% ../nbs/07_eval_mmeb.ipynb #fb22b5bf
 class EvalInputError(InputError):
     "Bad evaluation input (names the dataset, row, path or option at fault); raised before any encoding."
 
+
 MMEB_EVAL_HUB_ID = "TIGER-Lab/MMEB-eval"
+
 
 def mmeb_names() -> list[str]:
     "The 36 MMEB dataset names, in the paper's order."
     return list(benchmark_tasks()["MMEB"])
+
 
 def available_datasets(source: str | Path, split: str = "test") -> list[str]:
     "Dataset names in a local directory (`{name}.jsonl/.json/.parquet` or `{name}/{split}*.parquet`), or MMEB's 36 for a hub id."
@@ -347,8 +437,11 @@ def available_datasets(source: str | Path, split: str = "test") -> list[str]:
     if not path.is_dir():
         raise EvalInputError(f"--data {source}: not a directory")
     files = {file.stem for file in path.iterdir() if file.is_file() and file.suffix in DATA_SUFFIXES}
-    folders = {folder.name for folder in path.iterdir() if folder.is_dir()
-               and any(file.suffix in DATA_SUFFIXES for file in folder.glob(f"{split}*"))}
+    folders = {
+        folder.name
+        for folder in path.iterdir()
+        if folder.is_dir() and any(file.suffix in DATA_SUFFIXES for file in folder.glob(f"{split}*"))
+    }
     return sorted(name for name in files | folders if not name.startswith("."))
 
 # %% ../nbs/07_eval_mmeb.ipynb #e2301760
@@ -361,10 +454,13 @@ def resolve_data(data: str, image_root: str | None) -> tuple[str, Path]:
     elif not path.exists() and (data.count("/") != 1 or data.startswith((".", "/"))):
         raise EvalInputError(f"--data {data}: no such directory (and not a hub id like {MMEB_EVAL_HUB_ID})")
     if image_root is None:
-        raise EvalInputError(f"--image-root is required for --data {data} (the directory that image paths in the data are relative to)")
+        raise EvalInputError(
+            f"--image-root is required for --data {data} (the directory that image paths in the data are relative to)"
+        )
     if not Path(image_root).is_dir():
         raise EvalInputError(f"--image-root {image_root}: no such directory")
     return source, Path(image_root)
+
 
 def check_names(requested: Sequence[str], available: Sequence[str], source: str) -> list[str]:
     "`requested` (deduplicated, in order) after checking each is in `available`."
@@ -386,8 +482,12 @@ def check_rows(name: str, rows: Sequence) -> None:
         if len(row.candidate_texts) == 0:
             raise EvalInputError(f"{where}: no candidates")
         if len(row.candidate_texts) != len(row.candidate_images):
-            raise EvalInputError(f"{where}: {len(row.candidate_texts)} candidate texts but {len(row.candidate_images)} candidate images")
-        for field_name, image in [("query image", row.query_image)] + [(f"candidate {k} image", image) for k, image in enumerate(row.candidate_images)]:
+            raise EvalInputError(
+                f"{where}: {len(row.candidate_texts)} candidate texts but {len(row.candidate_images)} candidate images"
+            )
+        for field_name, image in [("query image", row.query_image)] + [
+            (f"candidate {k} image", image) for k, image in enumerate(row.candidate_images)
+        ]:
             if image is None or str(image) in seen:
                 continue
             if not os.path.isfile(image):
@@ -400,8 +500,9 @@ def score_path(out_dir: str | Path, name: str) -> Path:
     return Path(out_dir) / f"{name}_score.json"
 
 # %% ../nbs/07_eval_mmeb.ipynb #c981a21c
-def read_scores(out_dir: str | Path, names: Sequence[str], max_rows: int | None,
-                max_length: int | None = None) -> dict[str, dict]:
+def read_scores(
+    out_dir: str | Path, names: Sequence[str], max_rows: int | None, max_length: int | None = None
+) -> dict[str, dict]:
     "Existing score records of `names` in `out_dir`; `EvalInputError` if one was scored with another `max_rows`/`max_length` or is unreadable."
     records = {}
     for name in names:
@@ -414,10 +515,14 @@ def read_scores(out_dir: str | Path, names: Sequence[str], max_rows: int | None,
         except (ValueError, KeyError, TypeError) as error:
             raise EvalInputError(f"{path}: unreadable score file ({error}); delete it or use --overwrite") from error
         if rows != max_rows:
-            raise EvalInputError(f"{path} was scored with max_rows={rows}, this run asks max_rows={max_rows}; use --overwrite or another --out")
+            raise EvalInputError(
+                f"{path} was scored with max_rows={rows}, this run asks max_rows={max_rows}; use --overwrite or another --out"
+            )
         if record.get("max_length") != max_length:
-            raise EvalInputError(f"{path} was scored with max_length={record.get('max_length')}, this run asks "
-                                 f"max_length={max_length}; use --overwrite or another --out")
+            raise EvalInputError(
+                f"{path} was scored with max_length={record.get('max_length')}, this run asks "
+                f"max_length={max_length}; use --overwrite or another --out"
+            )
         records[name] = {**record, "precision_at_1": acc * 100}
     return records
 
@@ -427,8 +532,11 @@ def summary_markdown(per_dataset: dict[str, float], summary: dict, label: str = 
     cell = lambda value: "—" if value is None else f"{value:.1f}"
     lines = [f"## {summary['benchmark']}: {summary['num_datasets']} datasets, P@1 (×100)", ""]
     if summary["missing"]:
-        lines += [f"Missing {len(summary['missing'])} datasets (means are over those present, not comparable with full runs): "
-                  + ", ".join(summary["missing"]), ""]
+        lines += [
+            f"Missing {len(summary['missing'])} datasets (means are over those present, not comparable with full runs): "
+            + ", ".join(summary["missing"]),
+            "",
+        ]
     lines += ["| Model | " + " | ".join(SUMMARY_COLUMNS) + " |", "|---" * (len(SUMMARY_COLUMNS) + 1) + "|"]
     if summary["benchmark"] == "MMEB":
         for model, row in reference("paper.json")["table2_mmeb"].items():
@@ -451,9 +559,11 @@ def load_rows(source: str, names: Sequence[str], image_root: Path, max_rows: int
         check_rows(name, datasets[name])
     return datasets
 
+
 def load_encoder(model: str, device: str | None = None, dtype: str = "auto", max_length: int | None = None):
     "`llave.model.LLaVE.from_pretrained(model)` on `device` (default: CUDA if available) in `dtype` (auto: bf16 on GPU, fp32 on CPU)."
     from llave.model import LLaVE
+
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype == "auto":
         dtype = "bfloat16" if device.startswith("cuda") else "float32"
@@ -462,6 +572,7 @@ def load_encoder(model: str, device: str | None = None, dtype: str = "auto", max
 # %% ../nbs/07_eval_mmeb.ipynb #cc352f61
 class WorkerEncoder:
     "`encoder` whose `encode` has `workers` processes decode and prepare the next batches while the model runs."
+
     def __init__(self, encoder, workers: int):
         if not _accepts(encoder.encode, "num_workers"):
             raise EvalInputError(f"--workers: {type(encoder).__name__}.encode takes no num_workers")
@@ -472,17 +583,34 @@ class WorkerEncoder:
             kwargs["progress"] = progress
         return self.encoder.encode(texts=texts, images=images, num_workers=self.workers, **kwargs)
 
+
 def _weights_stamp(model: str, encoder) -> list | None:
     "Names, sizes and times of `model`'s weight files: a stored embedding of other weights is never reused."
     if encoder is not None:
         return None
     from llave.convert import locate
+
     return [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(locate(model).glob("*.safetensors"))]
 
-def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = None, subsets: Sequence[str] | None = None,
-                  overwrite: bool = False, batch_size: int = 16, max_rows: int | None = None,
-                  encoder=None, device: str | None = None, dtype: str = "auto", max_length: int | None = None,
-                  log=print, workers: int = 0, show_progress: bool = False) -> dict:
+
+def evaluate_mmeb(
+    model: str,
+    data: str,
+    out: str,
+    *,
+    image_root: str | None = None,
+    subsets: Sequence[str] | None = None,
+    overwrite: bool = False,
+    batch_size: int = 16,
+    max_rows: int | None = None,
+    encoder=None,
+    device: str | None = None,
+    dtype: str = "auto",
+    max_length: int | None = None,
+    log=print,
+    workers: int = 0,
+    show_progress: bool = False,
+) -> dict:
     """Evaluate `model` (or `encoder`) on the MMEB-format `data`; writes score files, summary.json and summary.md to
     `out`; returns the summary. Under torch.distributed the ranks share the encoding and rank 0 logs and writes."""
     rank, world = distributed_info()
@@ -491,8 +619,9 @@ def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = N
         raise EvalInputError(f"--max-rows must be positive, got {max_rows}")
     if encoder is None:
         from llave.convert import locate
+
         try:
-            locate(model)                               # a folder, or a hub id found in (or brought into) the hub cache
+            locate(model)  # a folder, or a hub id found in (or brought into) the hub cache
         except FileNotFoundError as error:
             raise EvalInputError(f"--model {error}") from None
     source, image_root = resolve_data(data, image_root)
@@ -507,21 +636,44 @@ def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = N
     stats = {}
     if pending:
         datasets = load_rows(source, pending, image_root, max_rows)
-        about = {"model": str(model), "max_length": max_length, "max_rows": max_rows, "weights": _weights_stamp(model, encoder)}
+        about = {
+            "model": str(model),
+            "max_length": max_length,
+            "max_rows": max_rows,
+            "weights": _weights_stamp(model, encoder),
+        }
         encoder = encoder if encoder is not None else load_encoder(model, device, dtype, max_length)
         encoder = WorkerEncoder(encoder, workers) if workers else encoder
-        save = lambda name, record: rank == 0 and write_json_atomic(
-            score_path(out, name), {**record, "max_rows": max_rows, "max_length": max_length})
+        save = lambda name, record: (
+            rank == 0
+            and write_json_atomic(score_path(out, name), {**record, "max_rows": max_rows, "max_length": max_length})
+        )
         stores = lambda name: EmbeddingStore(Path(out) / ".embeddings" / name, about)
-        records, stats = evaluate_datasets(encoder, datasets, batch_size=batch_size, on_scored=save, log=log, stores=stores,
-                                           show_progress=show_progress)
+        records, stats = evaluate_datasets(
+            encoder,
+            datasets,
+            batch_size=batch_size,
+            on_scored=save,
+            log=log,
+            stores=stores,
+            show_progress=show_progress,
+        )
         done.update(records)
     per_dataset = {name: done[name]["precision_at_1"] for name in names}
     summary = mmeb_summary(per_dataset)
     if rank == 0:
-        write_json_atomic(Path(out) / "summary.json", {"model": str(model), "data": str(data), "max_rows": max_rows,
-                          "max_length": max_length, "summary": summary, "per_dataset": per_dataset,
-                          "encoding": {**stats, "processes": world}})
+        write_json_atomic(
+            Path(out) / "summary.json",
+            {
+                "model": str(model),
+                "data": str(data),
+                "max_rows": max_rows,
+                "max_length": max_length,
+                "summary": summary,
+                "per_dataset": per_dataset,
+                "encoding": {**stats, "processes": world},
+            },
+        )
         markdown = summary_markdown(per_dataset, summary, label=Path(model).name or str(model))
         write_text_atomic(Path(out) / "summary.md", markdown)
         log(markdown)
@@ -531,34 +683,77 @@ def evaluate_mmeb(model: str, data: str, out: str, *, image_root: str | None = N
 def run_mmeb(args: argparse.Namespace) -> int:
     "The `llave eval mmeb` command (under torchrun: one process per device, the items shared among them)."
     from llave.train import setup_distributed
+
     setup_distributed()
     try:
-        evaluate_mmeb(args.model, args.data, args.out, image_root=args.image_root, subsets=args.subsets,
-                      overwrite=args.overwrite, batch_size=args.batch_size, max_rows=args.max_rows,
-                      device=args.device, dtype=args.dtype, max_length=args.max_length, workers=args.workers,
-                      show_progress=True)
+        evaluate_mmeb(
+            args.model,
+            args.data,
+            args.out,
+            image_root=args.image_root,
+            subsets=args.subsets,
+            overwrite=args.overwrite,
+            batch_size=args.batch_size,
+            max_rows=args.max_rows,
+            device=args.device,
+            dtype=args.dtype,
+            max_length=args.max_length,
+            workers=args.workers,
+            show_progress=True,
+        )
     except (EvalInputError, DataError) as error:
         print(f"llave eval mmeb: error: {error}", file=sys.stderr)
         return 2
     return 0
 
+
 def register_cli(groups: dict) -> None:
     "Add `llave eval mmeb` to `groups['eval']`."
-    parser = groups["eval"].add_parser("mmeb", help="MMEB / MMEB-mini Precision@1 (meta-task, IND/OOD, Overall)",
-                                       description="Evaluate an embedding model on MMEB-format data (gold = candidate 0).")
-    parser.add_argument("--model", required=True, help="model folder or hub id, e.g. zhibinlan/LLaVE-0.5B (LLaVE.from_pretrained; "
-                        "a released checkpoint is converted once into llave's cache)")
-    parser.add_argument("--data", required=True, help=f"hub id ({MMEB_EVAL_HUB_ID}), a directory of {{name}}.jsonl files, or an MMEB-mini root")
-    parser.add_argument("--image-root", default=None, help="directory the data's image paths are relative to (default for an MMEB-mini root: the root)")
+    parser = groups["eval"].add_parser(
+        "mmeb",
+        help="MMEB / MMEB-mini Precision@1 (meta-task, IND/OOD, Overall)",
+        description="Evaluate an embedding model on MMEB-format data (gold = candidate 0).",
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="model folder or hub id, e.g. zhibinlan/LLaVE-0.5B (LLaVE.from_pretrained; "
+        "a released checkpoint is converted once into llave's cache)",
+    )
+    parser.add_argument(
+        "--data",
+        required=True,
+        help=f"hub id ({MMEB_EVAL_HUB_ID}), a directory of {{name}}.jsonl files, or an MMEB-mini root",
+    )
+    parser.add_argument(
+        "--image-root",
+        default=None,
+        help="directory the data's image paths are relative to (default for an MMEB-mini root: the root)",
+    )
     parser.add_argument("--subsets", nargs="+", default=None, help="dataset names (default: all available)")
     parser.add_argument("--out", required=True, help="output directory: {name}_score.json, summary.json, summary.md")
     parser.add_argument("--overwrite", action="store_true", help="re-score datasets that already have a score file")
     parser.add_argument("--batch-size", type=int, default=16, help="encoding batch size (default 16)")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="processes decoding and preparing images while the model runs (default 0: in the main process)")
-    parser.add_argument("--max-rows", type=int, default=None, help="score only the first N rows of each dataset (quick runs, tests)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes decoding and preparing images while the model runs (default 0: in the main process)",
+    )
+    parser.add_argument(
+        "--max-rows", type=int, default=None, help="score only the first N rows of each dataset (quick runs, tests)"
+    )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"], help="model dtype (auto: bf16 on GPU, fp32 on CPU)")
-    parser.add_argument("--max-length", type=int, default=None,
-                        help="tokens per item (default: the checkpoint's tokenizer_model_max_length, else its text model's positions)")
+    parser.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="model dtype (auto: bf16 on GPU, fp32 on CPU)",
+    )
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="tokens per item (default: the checkpoint's tokenizer_model_max_length, else its text model's positions)",
+    )
     parser.set_defaults(func=run_mmeb)

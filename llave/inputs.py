@@ -23,9 +23,13 @@ __all__ = ['crop_counts', 'tower_outputs', 'shared_prefix', 'Item', 'InputCache'
 def crop_counts(model: LLaVE, image_sizes) -> list[int]:
     "Crops (the base view and the anyres tiles) of each image of size `[height, width]` in LLaVA-OneVision."
     from transformers.models.llava_onevision.modeling_llava_onevision import image_size_to_num_patches
+
     config = model.model.config
-    return [image_size_to_num_patches(size, config.image_grid_pinpoints, config.vision_config.image_size)
-            for size in image_sizes]
+    return [
+        image_size_to_num_patches(size, config.image_grid_pinpoints, config.vision_config.image_size)
+        for size in image_sizes
+    ]
+
 
 def tower_outputs(model: LLaVE, pixel_values: torch.Tensor, image_sizes: torch.Tensor) -> list[torch.Tensor]:
     """What LLaVA-OneVision's projector receives for each image, without gradient: the vision tower's selected
@@ -51,20 +55,26 @@ def shared_prefix(model: LLaVE) -> list[int]:
 @dataclass
 class Item:
     "A prepared input: its token ids (after the shared prefix when `prefixed`) and its image's path (or None)."
+
     ids: torch.Tensor
     prefixed: bool
     image: str | None
+
 
 def _nbytes(value) -> int:
     if isinstance(value, Item):
         return value.ids.numel() * value.ids.element_size()
     return sum(t.numel() * t.element_size() for t in value)
 
+
 class InputCache:
     """Training inputs prepared once and kept: each (text, image) item's token ids and each image's frozen-tower
     outputs (with a trainable tower, its processed pixels), at most `max_bytes` in all (least recently used first
     out, prepared again when next needed). LLaVA-OneVision models; images are given as paths."""
-    def __init__(self, model: LLaVE, frozen_tower: bool = True, max_bytes: float = 4 * 2**30, share_prefix: bool = True):
+
+    def __init__(
+        self, model: LLaVE, frozen_tower: bool = True, max_bytes: float = 4 * 2**30, share_prefix: bool = True
+    ):
         if model.family != "llava_onevision":
             raise InputError(f"InputCache prepares LLaVA-OneVision inputs, not {model.family!r} ones")
         self.model, self.max_bytes, self.tower = model, max_bytes, frozen_tower
@@ -96,6 +106,7 @@ def _rows_of(prepared: dict, keys: list, new: list) -> dict:
         batch.update(pixel_values=prepared["pixel_values"][images], image_sizes=prepared["image_sizes"][images])
     return batch
 
+
 @patch
 def items(self: InputCache, texts: list[str], images: list, prepared: dict | None = None) -> list[Item]:
     """The `Item` of each (text, image path or None); new ones are prepared together, in one processor call, or
@@ -112,10 +123,11 @@ def items(self: InputCache, texts: list[str], images: list, prepared: dict | Non
         for key, ids, mask in zip(new, batch["input_ids"].cpu(), batch["attention_mask"].cpu()):
             ids = ids[mask.bool()].to(torch.int32)
             prefixed = self.prefix is not None and torch.equal(ids[: len(self.prefix)], self.prefix.to(ids.dtype))
-            self.put(key, Item(ids[len(self.prefix):] if prefixed else ids, prefixed, key[1]))
+            self.put(key, Item(ids[len(self.prefix) :] if prefixed else ids, prefixed, key[1]))
     found = [self.get(key) for key in keys]
     self.ensure_images([item.image for item in found if item.image is not None])
     return found
+
 
 @patch
 def put_images(self: InputCache, batch: dict, paths: list[str]) -> None:
@@ -131,12 +143,14 @@ def put_images(self: InputCache, batch: dict, paths: list[str]) -> None:
         if self.get(("image", path)) is None:
             self.put(("image", path), (value.detach().cpu().clone(), size.cpu().clone()))
 
+
 @patch
 def ensure_images(self: InputCache, paths: list[str]) -> None:
     "Prepare again the images among `paths` that were dropped."
     missing = list(dict.fromkeys(path for path in paths if self.get(("image", path)) is None))
     if missing:
         self.put_images(self.model.prepare([""] * len(missing), missing), missing)
+
 
 @patch
 def image(self: InputCache, path: str) -> tuple:
@@ -170,9 +184,11 @@ def length_groups(lengths: list[int], overhead: int = 0) -> list[int]:
 @dataclass
 class RowBatch:
     "Rows cut into groups of (nearly) one length: `groups[k]` is a model batch, `rows[k]` the rows it embeds, of `size`."
+
     groups: list[dict]
     rows: list[list[int]]
     size: int
+
 
 def _group_batch(cache: InputCache, items: list[Item], device) -> dict:
     "The model batch of `items` (all `prefixed`, or none): token ids padded on the right, their images."
@@ -190,13 +206,18 @@ def _group_batch(cache: InputCache, items: list[Item], device) -> dict:
             batch["tower_features"] = values
         else:
             crops = max(len(value) for value in values)
-            batch["pixel_values"] = torch.stack([torch.cat([v, v.new_zeros(crops - len(v), *v.shape[1:])]) for v in values])
+            batch["pixel_values"] = torch.stack(
+                [torch.cat([v, v.new_zeros(crops - len(v), *v.shape[1:])]) for v in values]
+            )
     if items[0].prefixed:
         batch["prefix_ids"] = cache.prefix.to(device)
     return batch
 
+
 @patch
-def row_batch(self: InputCache, texts: list[str], images: list, overhead: int = 0, prepared: dict | None = None) -> RowBatch:
+def row_batch(
+    self: InputCache, texts: list[str], images: list, overhead: int = 0, prepared: dict | None = None
+) -> RowBatch:
     """A `RowBatch` of the (text, image) items, grouped by length (`length_groups`): no compute spent on padding
     (`prepared`: see `InputCache.items`)."""
     items = self.items(texts, images, prepared)
@@ -226,12 +247,16 @@ def embed_rows(model: LLaVE, batch: RowBatch | dict) -> torch.Tensor:
 # %% ../nbs/06a_inputs.ipynb #a06113c2
 _CACHES: dict = {}
 
-def input_cache(model: LLaVE, frozen_tower: bool = True, max_gb: float = 4.0, share_prefix: bool = True) -> InputCache | None:
+
+def input_cache(
+    model: LLaVE, frozen_tower: bool = True, max_gb: float = 4.0, share_prefix: bool = True
+) -> InputCache | None:
     """This process's `InputCache` for `model` (None for a model it cannot serve), shared by every run whose inputs
     come out the same: same processor and length limit, and with a frozen tower, the same tower weights."""
     if model.family != "llava_onevision":
         return None
     import hashlib
+
     digest = hashlib.sha256(repr((model.processor, model.max_length, frozen_tower, share_prefix)).encode())
     if frozen_tower:
         for name, tensor in sorted(model.model.model.vision_tower.state_dict().items()):
@@ -240,5 +265,5 @@ def input_cache(model: LLaVE, frozen_tower: bool = True, max_gb: float = 4.0, sh
     key = digest.hexdigest()
     if key not in _CACHES:
         _CACHES[key] = InputCache(model, frozen_tower, max_gb * 2**30, share_prefix)
-    _CACHES[key].model = model          # the same inputs; this model's device and dtype
+    _CACHES[key].model = model  # the same inputs; this model's device and dtype
     return _CACHES[key]

@@ -26,8 +26,9 @@ __all__ = ['IMAGE_ALONE', 'IMAGE_WITH_TEXT', 'RELEASED', 'task_instruction', 'it
            'rows_task']
 
 # %% ../nbs/05d_integrations.ipynb #c328a7a6
-IMAGE_ALONE = "Represent the given image."                                  # MMEB's instruction for an image alone
-IMAGE_WITH_TEXT = "Represent the given image with the following question:"   # and for an image with a text
+IMAGE_ALONE = "Represent the given image."  # MMEB's instruction for an image alone
+IMAGE_WITH_TEXT = "Represent the given image with the following question:"  # and for an image with a text
+
 
 def task_instruction(task_metadata, prompt_type) -> str:
     "The task's own instruction for this side (`metadata.prompt`, a string or a {query, document} dict), else ''."
@@ -35,6 +36,7 @@ def task_instruction(task_metadata, prompt_type) -> str:
     if isinstance(prompt, dict):
         prompt = prompt.get(prompt_type.value) if prompt_type is not None else None
     return (prompt or "").strip()
+
 
 def item_text(text: str | None, instruction: str, has_image: bool) -> str:
     """The user turn of one mteb item, as MMEB writes its rows: an image alone is 'Represent the given image.', an
@@ -52,10 +54,23 @@ class LLaVEEncoder(AbsEncoder):
     """mteb's view of a LLaVE model: the released prompt around each item, last-token pooling, unit length.
     `LLaVEEncoder("zhibinlan/LLaVE-0.5B")` loads by hub id (a released checkpoint converted once); `model=` wraps a
     loaded `LLaVE`."""
-    def __init__(self, model_name: str, revision: str | None = None, *, model: LLaVE | None = None, device=None,
-                 torch_dtype=None, batch_size: int = 16, **kwargs):
-        self.model = model if model is not None else LLaVE.from_pretrained(
-            model_name, revision=revision, torch_dtype=torch_dtype, device=device)
+
+    def __init__(
+        self,
+        model_name: str,
+        revision: str | None = None,
+        *,
+        model: LLaVE | None = None,
+        device=None,
+        torch_dtype=None,
+        batch_size: int = 16,
+        **kwargs,
+    ):
+        self.model = (
+            model
+            if model is not None
+            else LLaVE.from_pretrained(model_name, revision=revision, torch_dtype=torch_dtype, device=device)
+        )
         self.batch_size = batch_size
         self.mteb_model_meta = model_meta(model_name, revision, self.model)
 
@@ -68,14 +83,20 @@ class LLaVEEncoder(AbsEncoder):
         instruction = task_instruction(task_metadata, prompt_type)
         rows = []
         for batch in inputs:
-            images = [None if image is None else image.convert("RGB") for image in batch["image"]] if has_image else None
+            images = (
+                [None if image is None else image.convert("RGB") for image in batch["image"]] if has_image else None
+            )
             texts = batch["text"] if has_text else [None] * len(images)
-            texts = [item_text(text, instruction, images is not None and images[i] is not None) for i, text in enumerate(texts)]
+            texts = [
+                item_text(text, instruction, images is not None and images[i] is not None)
+                for i, text in enumerate(texts)
+            ]
             rows.append(self.model.encode(texts, images, batch_size=self.batch_size, show_progress=False))
         return torch.cat(rows).numpy() if rows else np.zeros((0, self.model.dim), np.float32)
 
 # %% ../nbs/05d_integrations.ipynb #ea49eee1
-RELEASED = {"zhibinlan/LLaVE-0.5B": 896, "zhibinlan/LLaVE-2B": 1536, "zhibinlan/LLaVE-7B": 3584}   # embedding widths
+RELEASED = {"zhibinlan/LLaVE-0.5B": 896, "zhibinlan/LLaVE-2B": 1536, "zhibinlan/LLaVE-7B": 3584}  # embedding widths
+
 
 def model_meta(name: str, revision: str | None = None, model: LLaVE | None = None) -> ModelMeta:
     "mteb's description of a LLaVE model (`name`: a hub id or a folder): modalities, width, size, where it comes from."
@@ -84,17 +105,32 @@ def model_meta(name: str, revision: str | None = None, model: LLaVE | None = Non
     if model is not None:
         width, parameters = model.dim, sum(p.numel() for p in model.parameters())
     return ModelMeta(
-        loader=LLaVEEncoder, name=name, revision=revision, release_date=None,
-        languages=["eng-Latn"], n_parameters=parameters, memory_usage_mb=None, max_tokens=None, embed_dim=width,
-        license="apache-2.0" if name in RELEASED else None, open_weights=True,
-        public_training_code="https://github.com/DeepLearnXMU/LLaVE", framework=["PyTorch", "Transformers"],
-        public_training_data="https://huggingface.co/datasets/TIGER-Lab/MMEB-train", reference=None,
-        similarity_fn_name=ScoringFunction.COSINE, use_instructions=True, training_datasets=None,
-        modalities=["image", "text"], model_type=["dense"])
+        loader=LLaVEEncoder,
+        name=name,
+        revision=revision,
+        release_date=None,
+        languages=["eng-Latn"],
+        n_parameters=parameters,
+        memory_usage_mb=None,
+        max_tokens=None,
+        embed_dim=width,
+        license="apache-2.0" if name in RELEASED else None,
+        open_weights=True,
+        public_training_code="https://github.com/DeepLearnXMU/LLaVE",
+        framework=["PyTorch", "Transformers"],
+        public_training_data="https://huggingface.co/datasets/TIGER-Lab/MMEB-train",
+        reference=None,
+        similarity_fn_name=ScoringFunction.COSINE,
+        use_instructions=True,
+        training_datasets=None,
+        modalities=["image", "text"],
+        model_type=["dense"],
+    )
 
 # %% ../nbs/05d_integrations.ipynb #973b3daa
 def _image(path: str | None):
     return Image.open(path).convert("RGB") if path else None
+
 
 def _items(items: Sequence[tuple[str, str | None]], prefix: str) -> tuple[dict, dict]:
     "A column dict (`id`, `text`, `image`) of the unique items, and each item's id."
@@ -107,29 +143,48 @@ def _items(items: Sequence[tuple[str, str | None]], prefix: str) -> tuple[dict, 
             columns["image"].append(_image(image))
     return columns, ids
 
+
 def rows_task(name: str, rows: Sequence) -> AbsTaskRetrieval:
     """An mteb retrieval task holding MMEB-format rows (`llave.data.EvalRow`, gold = candidate 0) exactly: each query
     ranks its own candidates (mteb's `top_ranked`), so its hit rate at 1 is MMEB's Precision@1."""
     from datasets import Dataset
+
     if not rows:
         raise InputError(f"{name}: no rows")
-    queries = {"id": [f"q{i}" for i in range(len(rows))], "text": [r.query_text for r in rows],   # a query per row
-               "image": [_image(r.query_image) for r in rows]}
+    queries = {
+        "id": [f"q{i}" for i in range(len(rows))],
+        "text": [r.query_text for r in rows],  # a query per row
+        "image": [_image(r.query_image) for r in rows],
+    }
     corpus, corpus_ids = _items([c for r in rows for c in zip(r.candidate_texts, r.candidate_images)], "c")
     candidates = [[corpus_ids[c] for c in zip(r.candidate_texts, r.candidate_images)] for r in rows]
     split = RetrievalSplitData(
-        queries=Dataset.from_dict(queries), corpus=Dataset.from_dict(corpus),
+        queries=Dataset.from_dict(queries),
+        corpus=Dataset.from_dict(corpus),
         relevant_docs={f"q{i}": {ids[0]: 1} for i, ids in enumerate(candidates)},
-        top_ranked={f"q{i}": ids for i, ids in enumerate(candidates)})
+        top_ranked={f"q{i}": ids for i, ids in enumerate(candidates)},
+    )
     metadata = TaskMetadata(
-        name=name, description=f"{name}: MMEB-format rows, each query against its own candidates.",
-        dataset={"path": f"local/{name}", "revision": "local"}, type="Any2AnyRetrieval", category="it2it",
-        modalities=["image", "text"], eval_splits=["test"], eval_langs=["eng-Latn"], main_score="hit_rate_at_1")
-    task_class = type(name, (AbsTaskRetrieval,), {"metadata": metadata, "load_data": _loaded({"default": {"test": split}})})
+        name=name,
+        description=f"{name}: MMEB-format rows, each query against its own candidates.",
+        dataset={"path": f"local/{name}", "revision": "local"},
+        type="Any2AnyRetrieval",
+        category="it2it",
+        modalities=["image", "text"],
+        eval_splits=["test"],
+        eval_langs=["eng-Latn"],
+        main_score="hit_rate_at_1",
+    )
+    task_class = type(
+        name, (AbsTaskRetrieval,), {"metadata": metadata, "load_data": _loaded({"default": {"test": split}})}
+    )
     return task_class()
+
 
 def _loaded(dataset):
     "A `load_data` that hands mteb the rows already in memory (nothing is read from the hub)."
+
     def load_data(self, num_proc: int | None = None, **kwargs):
         self.dataset, self.data_loaded = dataset, True
+
     return load_data

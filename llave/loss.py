@@ -43,9 +43,10 @@ def matched_pairs_loss(q: torch.Tensor, t: torch.Tensor, make_logits, symmetric:
     labels = torch.arange(len(q), device=q.device)
     logits = make_logits(similarity(q, t), labels)
     loss = F.cross_entropy(logits, labels)
-    if symmetric:       # positives on the diagonal: the target->query logits are the transpose
+    if symmetric:  # positives on the diagonal: the target->query logits are the transpose
         loss = (loss + F.cross_entropy(logits.T, labels)) / 2
     return loss
+
 
 def info_nce(q: torch.Tensor, t: torch.Tensor, tau: float = 0.02, symmetric: bool = True) -> torch.Tensor:
     "InfoNCE of matching rows of `q` `[n, d]` and `t` `[n, d]` (in-batch negatives); a scalar."
@@ -66,6 +67,7 @@ class HardnessLogits(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         return grad / ctx.tau, None, None, None
+
 
 def weighted_logits(s: torch.Tensor, labels: torch.Tensor, tau: float = 0.02, alpha: float = 9.0) -> torch.Tensor:
     "Logits `[n, m]` of Eq. 5: `s / tau`, plus `alpha * sg(s)` on every column but the positive `labels[i]` `[n]`."
@@ -100,7 +102,11 @@ def focal_logits(
 
 # %% ../nbs/01_loss.ipynb #29bec149
 def focal_info_nce(
-    q: torch.Tensor, t: torch.Tensor, tau: float = 0.02, margin: float = 0.3, symmetric: bool = True,
+    q: torch.Tensor,
+    t: torch.Tensor,
+    tau: float = 0.02,
+    margin: float = 0.3,
+    symmetric: bool = True,
     signed: bool = False,
 ) -> torch.Tensor:
     "Focal-InfoNCE (Hou and Li, 2023) of matching rows of `q` `[n, d]` and `t` `[n, d]`; a scalar (`signed`: see `focal_logits`)."
@@ -151,13 +157,23 @@ class ContrastiveLoss(nn.Module):
     equals one process holding the whole batch. With `focal_margin` it is Focal-InfoNCE (`alpha` must be 0),
     with the same gathered negatives (`focal_signed`: the positive's square keeps its sign, see `focal_logits`)."""
 
-    def __init__(self, tau: float = 0.02, alpha: float = 9.0, symmetric: bool = True, gather: bool = True, group=None,
-                 focal_margin: float | None = None, focal_signed: bool = False):
+    def __init__(
+        self,
+        tau: float = 0.02,
+        alpha: float = 9.0,
+        symmetric: bool = True,
+        gather: bool = True,
+        group=None,
+        focal_margin: float | None = None,
+        focal_signed: bool = False,
+    ):
         super().__init__()
         if tau <= 0:
             raise InputError(f"tau must be positive, got {tau}")
         if focal_margin is not None and alpha != 0:
-            raise InputError(f"Focal-InfoNCE replaces the hardness weights: give alpha=0 with focal_margin, got alpha={alpha}")
+            raise InputError(
+                f"Focal-InfoNCE replaces the hardness weights: give alpha=0 with focal_margin, got alpha={alpha}"
+            )
         if focal_signed and focal_margin is None:
             raise InputError("focal_signed is an option of Focal-InfoNCE: give focal_margin too")
         self.tau, self.alpha, self.symmetric, self.gather, self.group = tau, alpha, symmetric, gather, group
@@ -172,7 +188,7 @@ class ContrastiveLoss(nn.Module):
     def get_logits(self, q: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
         "Query->target and target->query logits `[n_local, N]`, their labels `[n_local]`, and N."
         labels = torch.arange(len(q), device=q.device)
-        if not self.gather or distributed_info()[1] == 1:     # one square matrix: sᵀ's logits are the transpose
+        if not self.gather or distributed_info()[1] == 1:  # one square matrix: sᵀ's logits are the transpose
             logits = self.logits(similarity(q, t), labels)
             return logits, logits.T, labels, len(t)
         q_all, sizes = gather_with_gradient(q, self.group)

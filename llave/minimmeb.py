@@ -26,39 +26,63 @@ from .core import InputError
 
 # %% auto #0
 __all__ = ['COLOURS', 'SHAPES', 'SIZES', 'HELD_OUT', 'CANVAS', 'BACKGROUND', 'MINI_EVAL_DATASETS', 'MINI_TRAIN_SUBSETS',
-           'PROMPTS', 'EVAL_GROUNDING_FOLDERS', 'FORMAT1_CLASSIFY_OUTLINE_SHA256', 'MOTIONS', 'MINI_FORMAT', 'Obj',
-           'Scene', 'draw_object', 'render', 'place', 'crop', 'caption', 'random_object', 'object_variants',
-           'scene_variants', 'family', 'MiniConfig', 'Writer', 'train_row', 'eval_row', 'candidates',
-           'label_candidates', 'single_object', 'build_classify', 'build_families', 'scene_questions', 'vqa_rows',
-           'family_eval', 'family_train', 'grounding_scene', 'build_grounding', 'grounding_eval', 'classify_crops',
-           'eval_grounding_scenes', 'format1_classify_outline_rows', 'format1_classify_outline', 'clip_frames',
-           'write_mp4', 'read_mp4', 'video_clips', 'clip_captions', 'build_videos', 'checksums', 'summary',
-           'verify_mini', 'build_mini', 'default_root', 'committed_manifest', 'read_manifest', 'manifest_config',
-           'ensure_mini', 'mini_train_pairs', 'mini_eval_dataset', 'run_mini', 'register_cli']
+           'PROMPTS', 'EDIT_DOUBLES', 'PICTURE_FLOOR', 'EVAL_GROUNDING_FOLDERS', 'REFERRING_FOLDERS',
+           'FORMAT1_CLASSIFY_OUTLINE_SHA256', 'MOTIONS', 'MINI_FORMAT', 'Obj', 'Scene', 'draw_object', 'render',
+           'place', 'crop', 'caption', 'random_object', 'object_variants', 'scene_variants', 'family', 'MiniConfig',
+           'Writer', 'train_row', 'eval_row', 'candidates', 'label_candidates', 'single_object', 'build_classify',
+           'build_families', 'scene_questions', 'vqa_rows', 'double_edits', 'family_eval', 'family_train',
+           'grounding_scene', 'build_grounding', 'referring_scene', 'reference', 'build_referring', 'referring_eval',
+           'referring_train', 'classify_crops', 'eval_grounding_scenes', 'format1_classify_outline_rows',
+           'format1_classify_outline', 'clip_frames', 'write_mp4', 'read_mp4', 'video_clips', 'clip_captions',
+           'build_videos', 'checksums', 'summary', 'verify_mini', 'build_mini', 'default_root', 'committed_manifest',
+           'read_manifest', 'manifest_config', 'ensure_mini', 'mini_train_pairs', 'mini_eval_dataset', 'run_mini',
+           'register_cli']
 
 # %% ../nbs/04_minimmeb.ipynb #e3f9f8d1
-COLOURS = {"red": (215, 45, 45), "green": (40, 160, 60), "blue": (45, 85, 215),
-           "yellow": (230, 195, 30), "purple": (140, 60, 175), "orange": (240, 125, 25)}
+COLOURS = {
+    "red": (215, 45, 45),
+    "green": (40, 160, 60),
+    "blue": (45, 85, 215),
+    "yellow": (230, 195, 30),
+    "purple": (140, 60, 175),
+    "orange": (240, 125, 25),
+}
 SHAPES = ("circle", "square", "triangle", "diamond", "cross")
-SIZES = {"small": 6.5, "large": 11.0}                  # half-extent in pixels on a 64×64 canvas
-HELD_OUT = frozenset({("red", "triangle"), ("green", "diamond"), ("blue", "cross"),
-                      ("yellow", "circle"), ("purple", "square"), ("orange", "circle")})
+SIZES = {"small": 6.5, "large": 11.0}  # half-extent in pixels on a 64×64 canvas
+HELD_OUT = frozenset(
+    {
+        ("red", "triangle"),
+        ("green", "diamond"),
+        ("blue", "cross"),
+        ("yellow", "circle"),
+        ("purple", "square"),
+        ("orange", "circle"),
+    }
+)
 CANVAS, BACKGROUND = 64, (236, 236, 230)
+
 
 @dataclass(frozen=True)
 class Obj:
     "One object of a scene."
+
     shape: str
     colour: str
     size: str
+
     @property
-    def phrase(self) -> str: return f"{self.size} {self.colour} {self.shape}"
+    def phrase(self) -> str:
+        return f"{self.size} {self.colour} {self.shape}"
+
     @property
-    def novel(self) -> bool: return (self.colour, self.shape) in HELD_OUT
+    def novel(self) -> bool:
+        return (self.colour, self.shape) in HELD_OUT
+
 
 @dataclass(frozen=True)
 class Scene:
     "Objects from left to right, their centres (x, y), and the rendering style ('filled' or 'outline')."
+
     objects: tuple
     centres: tuple
     style: str = "filled"
@@ -67,28 +91,49 @@ class Scene:
 def _half(obj: Obj, count: int) -> float:
     return SIZES[obj.size] * (1.0 if count <= 2 else 0.75)
 
+
 def _outline_points(shape: str, x: float, y: float, h: float) -> list[tuple[float, float]]:
     "Polygon vertices of a triangle, diamond or cross of half-extent `h` centred at (x, y)."
-    if shape == "triangle": return [(x, y - h), (x + h, y + h), (x - h, y + h)]
-    if shape == "diamond": return [(x, y - h), (x + h, y), (x, y + h), (x - h, y)]
+    if shape == "triangle":
+        return [(x, y - h), (x + h, y + h), (x - h, y + h)]
+    if shape == "diamond":
+        return [(x, y - h), (x + h, y), (x, y + h), (x - h, y)]
     t = h / 2.6
-    return [(x - t, y - h), (x + t, y - h), (x + t, y - t), (x + h, y - t), (x + h, y + t), (x + t, y + t),
-            (x + t, y + h), (x - t, y + h), (x - t, y + t), (x - h, y + t), (x - h, y - t), (x - t, y - t)]
+    return [
+        (x - t, y - h),
+        (x + t, y - h),
+        (x + t, y - t),
+        (x + h, y - t),
+        (x + h, y + t),
+        (x + t, y + t),
+        (x + t, y + h),
+        (x - t, y + h),
+        (x - t, y + t),
+        (x - h, y + t),
+        (x - h, y - t),
+        (x - t, y - t),
+    ]
+
 
 def draw_object(draw: ImageDraw.ImageDraw, obj: Obj, centre: tuple, count: int, style: str = "filled"):
     "Draw `obj` centred at `centre`; 'outline' draws a 2-pixel contour instead of a filled shape."
     (x, y), h, colour = centre, _half(obj, count), COLOURS[obj.colour]
     fill, outline, width = (colour, None, 1) if style == "filled" else (None, colour, 2)
     box = [x - h, y - h, x + h, y + h]
-    if obj.shape == "circle": draw.ellipse(box, fill=fill, outline=outline, width=width)
-    elif obj.shape == "square": draw.rectangle([x - .8 * h, y - .8 * h, x + .8 * h, y + .8 * h], fill=fill, outline=outline, width=width)
-    else: draw.polygon(_outline_points(obj.shape, x, y, h), fill=fill, outline=outline, width=width)
+    if obj.shape == "circle":
+        draw.ellipse(box, fill=fill, outline=outline, width=width)
+    elif obj.shape == "square":
+        draw.rectangle([x - 0.8 * h, y - 0.8 * h, x + 0.8 * h, y + 0.8 * h], fill=fill, outline=outline, width=width)
+    else:
+        draw.polygon(_outline_points(obj.shape, x, y, h), fill=fill, outline=outline, width=width)
+
 
 def render(scene: Scene) -> Image.Image:
     "The 64×64 RGB image of `scene`."
     image = Image.new("RGB", (CANVAS, CANVAS), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    for obj, centre in zip(scene.objects, scene.centres): draw_object(draw, obj, centre, len(scene.objects), scene.style)
+    for obj, centre in zip(scene.objects, scene.centres):
+        draw_object(draw, obj, centre, len(scene.objects), scene.style)
     return image
 
 # %% ../nbs/04_minimmeb.ipynb #27631006
@@ -98,8 +143,14 @@ def place(count: int, rng: random.Random, sizes: list[str] | None = None) -> tup
     for i in range(count):
         h = SIZES["large"] * (1.0 if count <= 2 else 0.75)
         room_x = max(0.0, slot / 2 - h - 1.5)
-        centres.append((round(slot * (i + .5) + rng.uniform(-room_x, room_x)), round(CANVAS / 2 + rng.uniform(-CANVAS / 2 + h + 3, CANVAS / 2 - h - 3))))
+        centres.append(
+            (
+                round(slot * (i + 0.5) + rng.uniform(-room_x, room_x)),
+                round(CANVAS / 2 + rng.uniform(-CANVAS / 2 + h + 3, CANVAS / 2 - h - 3)),
+            )
+        )
     return tuple(centres)
+
 
 def crop(scene: Scene, index: int, margin: int = 3) -> Image.Image:
     "A fixed-size window around object `index` of `scene` (grounding targets); fixed so that size stays visible."
@@ -111,15 +162,20 @@ def crop(scene: Scene, index: int, margin: int = 3) -> Image.Image:
 def caption(scene: Scene) -> str:
     "A caption listing the objects from left to right."
     phrases = [f"a {o.phrase}" for o in scene.objects]
-    if len(phrases) == 1: return phrases[0]
-    if len(phrases) == 2: return f"{phrases[0]} left of {phrases[1]}"
+    if len(phrases) == 1:
+        return phrases[0]
+    if len(phrases) == 2:
+        return f"{phrases[0]} left of {phrases[1]}"
     return ", ".join(phrases[:-1]) + f" and {phrases[-1]}, from left to right"
+
 
 def random_object(rng: random.Random, novel: bool | None = False) -> Obj:
     "A random object; `novel=False` avoids the held-out combinations, `True` draws only them, `None` anything."
     while True:
         obj = Obj(rng.choice(SHAPES), rng.choice(list(COLOURS)), rng.choice(list(SIZES)))
-        if novel is None or obj.novel == novel: return obj
+        if novel is None or obj.novel == novel:
+            return obj
+
 
 def object_variants(obj: Obj, allow_novel: bool = True) -> list[Obj]:
     "Every object that differs from `obj` in exactly one attribute (colour, shape or size)."
@@ -132,10 +188,12 @@ def object_variants(obj: Obj, allow_novel: bool = True) -> list[Obj]:
 def scene_variants(scene: Scene, allow_novel: bool = True) -> list[tuple[Scene, str]]:
     "(variant, modification text) for every one-attribute change of a scene; swaps first."
     objs, out = list(scene.objects), []
+
     def add(new, text):
         new = replace(scene, objects=tuple(new))
         if new != scene and (allow_novel or not any(o.novel for o in new.objects)) and new not in [v for v, _ in out]:
             out.append((new, text))
+
     if len(objs) == 2:
         a, b = objs
         add([b, a], "swap the positions of the two objects")
@@ -144,11 +202,15 @@ def scene_variants(scene: Scene, allow_novel: bool = True) -> list[tuple[Scene, 
     for i, obj in enumerate(objs):
         name = f"{obj.colour} {obj.shape}"
         for new in object_variants(obj):
-            if new.colour != obj.colour: text = f"make the {name} {new.colour}"
-            elif new.shape != obj.shape: text = f"turn the {name} into a {new.shape}"
-            else: text = f"make the {name} {new.size}"
-            add(objs[:i] + [new] + objs[i + 1:], text)
+            if new.colour != obj.colour:
+                text = f"make the {name} {new.colour}"
+            elif new.shape != obj.shape:
+                text = f"turn the {name} into a {new.shape}"
+            else:
+                text = f"make the {name} {new.size}"
+            add(objs[:i] + [new] + objs[i + 1 :], text)
     return out
+
 
 def family(scene: Scene, rng: random.Random, size: int = 9, allow_novel: bool = True) -> list[tuple[Scene, str]]:
     "`scene` and `size - 1` of its variants: all available swaps, the rest drawn at random."
@@ -156,13 +218,19 @@ def family(scene: Scene, rng: random.Random, size: int = 9, allow_novel: bool = 
     swaps = [v for v in variants if v[1].startswith("swap")]
     others = [v for v in variants if not v[1].startswith("swap")]
     rng.shuffle(others)
-    return [(scene, "")] + (swaps + others)[:size - 1]
+    return [(scene, "")] + (swaps + others)[: size - 1]
 
 # %% ../nbs/04_minimmeb.ipynb #cac73814
 # MINI_TASKS (meta-task → IND/OOD → datasets) lives in `llave.core`, beside MMEB's own map.
 MINI_EVAL_DATASETS = [d for task in MINI_TASKS.values() for kind in ("IND", "OOD") for d in task[kind]]
-MINI_TRAIN_SUBSETS = ["Mini_Classify_Object", "Mini_VQA_Scene", "Mini_Retrieval_t2i", "Mini_Retrieval_i2t",
-                      "Mini_Retrieval_Edit", "Mini_Grounding"]
+MINI_TRAIN_SUBSETS = [
+    "Mini_Classify_Object",
+    "Mini_VQA_Scene",
+    "Mini_Retrieval_t2i",
+    "Mini_Retrieval_i2t",
+    "Mini_Retrieval_Edit",
+    "Mini_Grounding",
+]
 
 # %% ../nbs/04_minimmeb.ipynb #b5270f23
 PROMPTS = {
@@ -180,48 +248,76 @@ PROMPTS = {
 @dataclass(frozen=True)
 class MiniConfig:
     "Counts of MMEB-mini (the default is the committed benchmark)."
+
     eval_queries: int = 1000
     candidates: int = 9
     train_objects: int = 1500
     train_families: int = 220
     train_ground_scenes: int = 400
+    train_vqa_scenes: int = 1000  # three-object scenes of Mini_VQA_Scene (format 3; before, the families' images)
     vtt_videos: int = 120
     vd_videos: int = 60
     frames: int = 12
     fps: int = 6
+
     @classmethod
     def small(cls) -> "MiniConfig":
-        return cls(eval_queries=40, train_objects=60, train_families=8, train_ground_scenes=12, vtt_videos=8, vd_videos=6)
+        return cls(
+            eval_queries=40,
+            train_objects=60,
+            train_families=8,
+            train_ground_scenes=12,
+            train_vqa_scenes=12,
+            vtt_videos=8,
+            vd_videos=6,
+        )
 
 # %% ../nbs/04_minimmeb.ipynb #2d3ee8fc
 class Writer:
     "Saves images and JSONL files under `root`."
-    def __init__(self, root: Path): self.root = Path(root)
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
     def image(self, image: Image.Image, relative: str) -> str:
-        path = self.root/relative
+        path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         image.save(path, format="PNG")
         return relative
+
     def jsonl(self, relative: str, rows: list[dict]):
-        write_bytes_atomic(self.root/relative, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows).encode())
+        write_bytes_atomic(self.root / relative, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows).encode())
+
 
 def train_row(qry, qry_image_path, pos_text, pos_image_path) -> dict:
-    return {"qry": qry, "qry_image_path": qry_image_path or "", "pos_text": pos_text, "pos_image_path": pos_image_path or ""}
+    return {
+        "qry": qry,
+        "qry_image_path": qry_image_path or "",
+        "pos_text": pos_text,
+        "pos_image_path": pos_image_path or "",
+    }
+
 
 def eval_row(qry_text, qry_img_path, texts, images) -> dict:
-    return {"qry_text": qry_text, "qry_img_path": qry_img_path or "", "tgt_text": list(texts),
-            "tgt_img_path": [p or "" for p in images]}
+    return {
+        "qry_text": qry_text,
+        "qry_img_path": qry_img_path or "",
+        "tgt_text": list(texts),
+        "tgt_img_path": [p or "" for p in images],
+    }
 
 # %% ../nbs/04_minimmeb.ipynb #3bcb048b
 def candidates(gold, hard: list, pool: list, count: int, rng: random.Random) -> list:
     "`[gold] + hard negatives (shuffled, at most count-1) + random pool items`, all distinct, length `count`."
     hard = [h for h in dict.fromkeys(hard) if h != gold]
     rng.shuffle(hard)
-    chosen = [gold] + hard[:count - 1]
+    chosen = [gold] + hard[: count - 1]
     while len(chosen) < count:
         item = rng.choice(pool)
-        if item not in chosen: chosen.append(item)
+        if item not in chosen:
+            chosen.append(item)
     return chosen
+
 
 def label_candidates(obj: Obj, count: int, rng: random.Random) -> list[str]:
     "A label list for `obj`: its phrase, then phrases one attribute off."
@@ -234,92 +330,168 @@ def single_object(rng: random.Random, novel: bool | None, style: str = "filled")
     h = SIZES[obj.size] + 3
     return Scene((obj,), ((rng.randint(round(h), round(CANVAS - h)), rng.randint(round(h), round(CANVAS - h))),), style)
 
-def build_classify(writer: Writer, folder: str, n: int, rng: random.Random, novel: bool, config: MiniConfig,
-                   train: bool, style: str = "filled") -> list[dict]:
+
+def build_classify(
+    writer: Writer,
+    folder: str,
+    n: int,
+    rng: random.Random,
+    novel: bool,
+    config: MiniConfig,
+    train: bool,
+    style: str = "filled",
+) -> list[dict]:
     "Rows of a classification set (`train`: MMEB-train pairs, else MMEB-eval rows), objects drawn in `style`."
     rows = []
     for i in range(n):
         scene = single_object(rng, novel, style)
         path = writer.image(render(scene), f"images/{folder}/{i:05d}.png")
         label = scene.objects[0]
-        rows.append(train_row(PROMPTS["classify"], path, label.phrase, None) if train else
-                    eval_row(PROMPTS["classify"], path, label_candidates(label, config.candidates, rng),
-                             [None] * config.candidates))
+        rows.append(
+            train_row(PROMPTS["classify"], path, label.phrase, None)
+            if train
+            else eval_row(
+                PROMPTS["classify"], path, label_candidates(label, config.candidates, rng), [None] * config.candidates
+            )
+        )
     return rows
 
 # %% ../nbs/04_minimmeb.ipynb #e5973d1a
-def build_families(writer: Writer, folder: str, n_families: int, rng: random.Random, novel: bool | None,
-                   size: int = 9) -> list[list[tuple[Scene, str, str]]]:
+def build_families(
+    writer: Writer, folder: str, n_families: int, rng: random.Random, novel: bool | None, size: int = 9
+) -> list[list[tuple[Scene, str, str]]]:
     "Render `n_families` families; each member is `(scene, modification, image path)`."
     families = []
     for f in range(n_families):
         while True:
             objects = (random_object(rng, None if novel else False), random_object(rng, None if novel else False))
-            if objects[0] != objects[1] and (novel is not True or any(o.novel for o in objects)): break
+            if objects[0] != objects[1] and (novel is not True or any(o.novel for o in objects)):
+                break
         base = Scene(objects, place(2, rng))
         members = family(base, rng, size, allow_novel=bool(novel))
-        families.append([(s, text, writer.image(render(s), f"images/{folder}/{f:04d}_{m}.png"))
-                         for m, (s, text) in enumerate(members)])
+        families.append(
+            [
+                (s, text, writer.image(render(s), f"images/{folder}/{f:04d}_{m}.png"))
+                for m, (s, text) in enumerate(members)
+            ]
+        )
     return families
+
 
 def scene_questions(scene: Scene) -> list[tuple[str, Obj]]:
     "(question, answer object) pairs a scene answers unambiguously."
     objs, out = scene.objects, []
     for i, obj in enumerate(objs):
-        if i > 0: out.append((f"What is directly left of the {obj.phrase}?", objs[i - 1]))
-        if i < len(objs) - 1: out.append((f"What is directly right of the {obj.phrase}?", objs[i + 1]))
-        if sum(o.colour == obj.colour for o in objs) == 1: out.append((f"Which object is {obj.colour}?", obj))
-        if sum(o.shape == obj.shape for o in objs) == 1: out.append((f"Which object is a {obj.shape}?", obj))
+        if i > 0:
+            out.append((f"What is directly left of the {obj.phrase}?", objs[i - 1]))
+        if i < len(objs) - 1:
+            out.append((f"What is directly right of the {obj.phrase}?", objs[i + 1]))
+        if sum(o.colour == obj.colour for o in objs) == 1:
+            out.append((f"Which object is {obj.colour}?", obj))
+        if sum(o.shape == obj.shape for o in objs) == 1:
+            out.append((f"Which object is a {obj.shape}?", obj))
     return out
 
 # %% ../nbs/04_minimmeb.ipynb #62ad612b
 def vqa_rows(scene: Scene, path: str, rng: random.Random, config: MiniConfig | None, per_image: int = 1) -> list[dict]:
-    "VQA rows of one image: train pairs when `config` is None, else eval rows with phrase candidates."
+    """VQA rows of one image: train pairs when `config` is None, else eval rows whose candidates are every object of
+    the scene (so picking any object in the picture scores one in three) and phrases one attribute off the answer."""
     questions = scene_questions(scene)
     rng.shuffle(questions)
     every = [Obj(s, c, z).phrase for s in SHAPES for c in COLOURS for z in SIZES]
     rows = []
     for question, answer in questions[:per_image]:
         query = PROMPTS["vqa"].format(question=question)
-        if config is None: rows.append(train_row(query, path, answer.phrase, None)); continue
-        hard = [o.phrase for o in scene.objects] + [o.phrase for o in object_variants(answer)]
-        texts = candidates(answer.phrase, hard, every, config.candidates, rng)
+        if config is None:
+            rows.append(train_row(query, path, answer.phrase, None))
+            continue
+        in_scene = [o.phrase for o in scene.objects if o != answer]
+        near = [o.phrase for o in object_variants(answer) if o.phrase not in in_scene]
+        rng.shuffle(near)
+        texts = candidates(
+            answer.phrase, in_scene + near[: config.candidates - 1 - len(in_scene)], every, config.candidates, rng
+        )
         rows.append(eval_row(query, path, texts, [None] * config.candidates))
     return rows
 
 # %% ../nbs/04_minimmeb.ipynb #3e024af9
-def family_eval(families, rng: random.Random, config: MiniConfig) -> dict[str, list[dict]]:
-    "Eval rows of Mini-Retrieval-t2i / -i2t / -Edit and Mini-VQA-Scene from rendered families."
+EDIT_DOUBLES = 4  # format 3: Mini-Retrieval-Edit candidates that make the asked change and one more
+
+
+def double_edits(base: Scene, target: Scene, avoid: list, rng: random.Random, count: int) -> list[Scene]:
+    """Up to `count` scenes that make `target`'s edit of `base` and change one more attribute of an object the edit
+    left alone (of either object after a swap): they satisfy the modification text, not the image; none in `avoid`."""
+    changed = [i for i, (a, b) in enumerate(zip(base.objects, target.objects)) if a != b]
+    objs = list(target.objects)
+    free = [i for i in range(len(objs)) if i not in changed] if len(changed) == 1 else range(len(objs))
+    options = [
+        replace(target, objects=tuple(objs[:i] + [new] + objs[i + 1 :]))
+        for i in free
+        for new in object_variants(objs[i], allow_novel=False)
+    ]
+    options = [o for o in dict.fromkeys(options) if o not in avoid]
+    rng.shuffle(options)
+    return options[:count]
+
+
+def family_eval(
+    families,
+    rng: random.Random,
+    config: MiniConfig,
+    writer: Writer | None = None,
+    edit_rng: random.Random | None = None,
+) -> dict[str, list[dict]]:
+    """Eval rows of Mini-Retrieval-t2i / -i2t / -Edit from rendered families. With `writer`,
+    each edit's last `EDIT_DOUBLES` candidates are `double_edits` (drawn with `edit_rng`), rendered beside its target."""
     members = [m for f in families for m in f]
-    t2i, i2t, edit, vqa, n = [], [], [], [], config.candidates
+    t2i, i2t, edit, n = [], [], [], config.candidates
     for members_of in families:
         paths = [p for _, _, p in members_of]
         for k, (scene, _, path) in enumerate(members_of):
-            others = paths[:k] + paths[k + 1:]; rng.shuffle(others)
-            t2i.append(eval_row(PROMPTS["t2i"].format(caption=caption(scene)), None, [PROMPTS["image"]] * n, [path] + others[:n - 1]))
-            texts = candidates(caption(scene), [caption(v) for v, _ in scene_variants(scene)], [caption(m[0]) for m in members], n, rng)
+            others = paths[:k] + paths[k + 1 :]
+            rng.shuffle(others)
+            t2i.append(
+                eval_row(
+                    PROMPTS["t2i"].format(caption=caption(scene)),
+                    None,
+                    [PROMPTS["image"]] * n,
+                    [path] + others[: n - 1],
+                )
+            )
+            texts = candidates(
+                caption(scene), [caption(v) for v, _ in scene_variants(scene)], [caption(m[0]) for m in members], n, rng
+            )
             i2t.append(eval_row(PROMPTS["i2t"], path, texts, [None] * n))
-            vqa += vqa_rows(scene, path, rng, config)
         base = paths[0]
         for k, (_, text, path) in enumerate(members_of[1:], start=1):
-            others = paths[:k] + paths[k + 1:]; rng.shuffle(others)
-            others.remove(base); others = [base] + others
-            edit.append(eval_row(PROMPTS["edit"].format(text=text), base, [PROMPTS["image"]] * n, [path] + others[:n - 1]))
+            others = paths[:k] + paths[k + 1 :]
+            rng.shuffle(others)
+            others.remove(base)
+            others = [base] + others
+            images = [path] + others[: n - 1]
+            if writer is not None:
+                doubles = double_edits(
+                    members_of[0][0], members_of[k][0], [m[0] for m in members_of], edit_rng, EDIT_DOUBLES
+                )
+                images = images[: n - len(doubles)] + [
+                    writer.image(render(d), path.replace(".png", f"_also{j}.png")) for j, d in enumerate(doubles)
+                ]
+            edit.append(eval_row(PROMPTS["edit"].format(text=text), base, [PROMPTS["image"]] * n, images))
     q = config.eval_queries
-    return {"Mini-Retrieval-t2i": t2i[:q], "Mini-Retrieval-i2t": i2t[:q], "Mini-Retrieval-Edit": edit[:q], "Mini-VQA-Scene": vqa[:q]}
+    return {"Mini-Retrieval-t2i": t2i[:q], "Mini-Retrieval-i2t": i2t[:q], "Mini-Retrieval-Edit": edit[:q]}
 
 # %% ../nbs/04_minimmeb.ipynb #eeef49a6
 def family_train(families, rng: random.Random) -> dict[str, list[dict]]:
-    "Training pairs of Mini_Retrieval_t2i / _i2t / _Edit and Mini_VQA_Scene from rendered families."
-    t2i, i2t, edit, vqa = [], [], [], []
+    "Training pairs of Mini_Retrieval_t2i / _i2t / _Edit from rendered families."
+    t2i, i2t, edit = [], [], []
     for members_of in families:
         base = members_of[0][2]
         for scene, text, path in members_of:
             t2i.append(train_row(PROMPTS["t2i"].format(caption=caption(scene)), None, PROMPTS["image"], path))
             i2t.append(train_row(PROMPTS["i2t"], path, caption(scene), None))
-            vqa += vqa_rows(scene, path, rng, None, per_image=2)
-            if text: edit.append(train_row(PROMPTS["edit"].format(text=text), base, PROMPTS["image"], path))
-    return {"Mini_Retrieval_t2i": t2i, "Mini_Retrieval_i2t": i2t, "Mini_Retrieval_Edit": edit, "Mini_VQA_Scene": vqa}
+            if text:
+                edit.append(train_row(PROMPTS["edit"].format(text=text), base, PROMPTS["image"], path))
+    return {"Mini_Retrieval_t2i": t2i, "Mini_Retrieval_i2t": i2t, "Mini_Retrieval_Edit": edit}
 
 # %% ../nbs/04_minimmeb.ipynb #b5f10514
 def grounding_scene(rng: random.Random, style: str, novel: bool | None) -> Scene:
@@ -327,11 +499,14 @@ def grounding_scene(rng: random.Random, style: str, novel: bool | None) -> Scene
     allowed = lambda o: novel is not False or not o.novel
     colour = rng.choice([o for o in object_variants(target) if o.colour != target.colour and allowed(o)])
     other = rng.choice([o for o in object_variants(target) if o.colour == target.colour and allowed(o)])
-    objects = [target, colour, other]; rng.shuffle(objects)
+    objects = [target, colour, other]
+    rng.shuffle(objects)
     return Scene(tuple(objects), place(3, rng), style)
 
-def build_grounding(writer: Writer, folder: str, n_scenes: int, rng: random.Random, style: str,
-                    novel: bool | None) -> list[tuple[Scene, str, list[str]]]:
+
+def build_grounding(
+    writer: Writer, folder: str, n_scenes: int, rng: random.Random, style: str, novel: bool | None
+) -> list[tuple[Scene, str, list[str]]]:
     "Render `n_scenes` scenes and their crops: `(scene, image path, crop paths)`."
     out = []
     for s in range(n_scenes):
@@ -341,36 +516,92 @@ def build_grounding(writer: Writer, folder: str, n_scenes: int, rng: random.Rand
         out.append((scene, path, crops))
     return out
 
+
+def referring_scene(rng: random.Random, style: str) -> Scene:
+    "Three objects of three different colours and three different shapes (format 3's grounding scenes)."
+    while True:
+        objects = tuple(random_object(rng, False) for _ in range(3))
+        if len({o.colour for o in objects}) == len({o.shape for o in objects}) == 3:
+            return Scene(objects, place(3, rng), style)
+
+
+def reference(obj: Obj, by: str) -> str:
+    "How a grounding query names `obj`: by its colour (`the red object`) or by its shape (`the triangle`)."
+    return f"the {obj.colour} object" if by == "colour" else f"the {obj.shape}"
+
+
+def build_referring(
+    writer: Writer, folder: str, n_scenes: int, rng: random.Random, style: str
+) -> list[tuple[Scene, str, list[str], list[str]]]:
+    """Render `n_scenes` referring scenes and their crops: `(scene, image path, crop paths, how each object is
+    named)`; each object is named by its colour or by its shape, at random (both are unique in its scene)."""
+    out = []
+    for s in range(n_scenes):
+        scene = referring_scene(rng, style)
+        path = writer.image(render(scene), f"images/{folder}/{s:04d}.png")
+        crops = [writer.image(crop(scene, k), f"images/{folder}/{s:04d}_crop{k}.png") for k in range(3)]
+        out.append((scene, path, crops, [rng.choice(("colour", "shape")) for _ in range(3)]))
+    return out
+
 # %% ../nbs/04_minimmeb.ipynb #5d467e98
-def grounding_eval(scenes, rng: random.Random, config: MiniConfig) -> list[dict]:
-    "Eval rows: image + label → the object's crop, among in-scene and one-attribute-off crops."
-    by_phrase: dict[str, list[str]] = {}
-    for scene, _, crops in scenes:
-        for obj, c in zip(scene.objects, crops): by_phrase.setdefault(obj.phrase, []).append(c)
-    every = [c for _, _, crops in scenes for c in crops]
+def referring_eval(scenes, rng: random.Random, config: MiniConfig) -> list[dict]:
+    """Eval rows: image + reference (`the red object`) → the object's crop, among the scene's other two crops and
+    crops from other scenes that share the named colour or shape (and differ in another attribute): the text alone
+    narrows nine candidates to seven, the image alone to three; only both together find the one."""
+    sharing: dict[tuple, list[tuple[Obj, str]]] = {}
+    for scene, _, crops, _ in scenes:
+        for obj, c in zip(scene.objects, crops):
+            for by in ("colour", "shape"):
+                sharing.setdefault((by, getattr(obj, by)), []).append((obj, c))
+    every = [c for _, _, crops, _ in scenes for c in crops]
     rows, n = [], config.candidates
-    for scene, path, crops in scenes:
-        for k, obj in enumerate(scene.objects):
-            near = [c for v in object_variants(obj) for c in by_phrase.get(v.phrase, [])]
-            rng.shuffle(near)
+    for scene, path, crops, named_by in scenes:
+        for k, (obj, by) in enumerate(zip(scene.objects, named_by)):
             images = [crops[k]] + [c for j, c in enumerate(crops) if j != k]
-            for c in near[:n - 4] + rng.sample(every, min(len(every), 3 * n)):
-                if len(images) < n and c not in images: images.append(c)
-            rows.append(eval_row(PROMPTS["ground"].format(label=obj.phrase), path, [PROMPTS["crop"]] * n, images))
-    return rows[:config.eval_queries]
+            others = [c for o, c in sharing[(by, getattr(obj, by))] if o != obj and c not in images]
+            rng.shuffle(others)
+            for c in others + rng.sample(every, min(len(every), 3 * n)):  # a small build may lack enough sharing crops
+                if len(images) < n and c not in images:
+                    images.append(c)
+            rows.append(
+                eval_row(PROMPTS["ground"].format(label=reference(obj, by)), path, [PROMPTS["crop"]] * n, images)
+            )
+    return rows[: config.eval_queries]
+
+
+PICTURE_FLOOR = {
+    name: 100 / 3 for name in ("Mini-VQA-Scene", "Mini-VQA-Outline", "Mini-Grounding", "Mini-Grounding-Outline")
+}
+"""P@1 (%) of a heuristic that ignores the question: pick any object of the query's picture. These sets' queries show
+three objects, all three among the candidates (tested below and in `vqa_rows`' test), so it scores one in three."""
+
+
+def referring_train(scenes) -> list[dict]:
+    "Training pairs of Mini_Grounding: image + reference → the object's crop."
+    return [
+        train_row(PROMPTS["ground"].format(label=reference(o, by)), p, PROMPTS["crop"], c)
+        for s, p, crops, named_by in scenes
+        for o, c, by in zip(s.objects, crops, named_by)
+    ]
+
 
 def classify_crops(scenes, rng: random.Random, config: MiniConfig) -> list[dict]:
     "Classification rows whose queries are the crops of grounding `scenes` (format 1's Mini-Classify-Outline)."
-    rows = [eval_row(PROMPTS["classify"], c, label_candidates(o, config.candidates, rng), [None] * config.candidates)
-            for scene, _, crops in scenes for o, c in zip(scene.objects, crops)]
-    return rows[:config.eval_queries]
+    rows = [
+        eval_row(PROMPTS["classify"], c, label_candidates(o, config.candidates, rng), [None] * config.candidates)
+        for scene, _, crops in scenes
+        for o, c in zip(scene.objects, crops)
+    ]
+    return rows[: config.eval_queries]
 
 # %% ../nbs/04_minimmeb.ipynb #a0f1a889
-EVAL_GROUNDING_FOLDERS = {"filled": "eval/ground", "outline": "eval/ground_outline"}
+EVAL_GROUNDING_FOLDERS = {"outline": "eval/ground_outline"}  # Mini-VQA-Outline's scenes (format 2's grounding scenes)
+REFERRING_FOLDERS = {"filled": "eval/refer", "outline": "eval/refer_outline"}  # Mini-Grounding's, -Outline's (format 3)
+
 
 def eval_grounding_scenes(style: str = "outline", seed: int = 0, config: MiniConfig | None = None) -> list[Scene]:
-    """The scenes of the evaluation's three-object images, drawn again from MMEB-mini's `seed`, in file order:
-    `filled` those of Mini-Grounding, `outline` those of Mini-Grounding-Outline and Mini-VQA-Outline
+    """The scenes of Mini-VQA-Outline's three-object images (format 2's grounding scenes, which format 1's
+    Mini-Classify-Outline cropped), drawn again from MMEB-mini's `seed`, in file order
     (image `images/eval/ground_outline/0007.png` shows scene 7). Rendering one of them in the other
     style gives the same question about the same objects in the other style."""
     if style not in EVAL_GROUNDING_FOLDERS:
@@ -379,15 +610,20 @@ def eval_grounding_scenes(style: str = "outline", seed: int = 0, config: MiniCon
     rng = random.Random(f"{seed}/{EVAL_GROUNDING_FOLDERS[style]}")
     return [grounding_scene(rng, style, False) for _ in range(-(-config.eval_queries // 3))]
 
+
 # `eval/Mini-Classify-Outline.jsonl` of format 1's default build (seed 0), which `format1_classify_outline_rows` rebuilds
 FORMAT1_CLASSIFY_OUTLINE_SHA256 = "0c879ff2b53860160ad9b354b456db8a3b4140c3483675c5dbf39c7706e8b136"
+
 
 def format1_classify_outline_rows(seed: int = 0, config: MiniConfig | None = None) -> list[dict]:
     "Format 1's Mini-Classify-Outline rows as written (the outline scenes' crops, classified), rebuilt from `seed`."
     config, folder = config or MiniConfig(), EVAL_GROUNDING_FOLDERS["outline"]
-    scenes = [(scene, f"images/{folder}/{s:04d}.png", [f"images/{folder}/{s:04d}_crop{k}.png" for k in range(3)])
-              for s, scene in enumerate(eval_grounding_scenes("outline", seed, config))]
+    scenes = [
+        (scene, f"images/{folder}/{s:04d}.png", [f"images/{folder}/{s:04d}_crop{k}.png" for k in range(3)])
+        for s, scene in enumerate(eval_grounding_scenes("outline", seed, config))
+    ]
     return classify_crops(scenes, random.Random(f"{seed}/eval-outline-classify"), config)
+
 
 def format1_classify_outline(root: str | Path) -> Rows:
     """Format 1's Mini-Classify-Outline over the crops of the build at `root` (with that build's seed and sizes),
@@ -398,8 +634,7 @@ def format1_classify_outline(root: str | Path) -> Rows:
     rows = format1_classify_outline_rows(manifest["seed"], manifest_config(manifest))
     with tempfile.TemporaryDirectory() as staging:
         Writer(Path(staging)).jsonl("eval/Mini-Classify-Outline.jsonl", rows)
-        return load_eval_dataset(Path(staging)/"eval", "Mini-Classify-Outline", image_root=root, check_images=True)
-
+        return load_eval_dataset(Path(staging) / "eval", "Mini-Classify-Outline", image_root=root, check_images=True)
 
 # %% ../nbs/04_minimmeb.ipynb #991b44c5
 MOTIONS = {
@@ -412,20 +647,30 @@ MOTIONS = {
     "recolour": ["turns {new}", "changes colour to {new}", "becomes {new}"],
 }
 
+
 def clip_frames(obj: Obj, motion: str, new_colour: str, frames: int) -> list[Image.Image]:
     "The frames of a clip of (large) `obj` doing `motion`."
     out = []
     for t in np.linspace(0.0, 1.0, frames):
-        x = y = CANVAS / 2; scale = 1.0; colour = obj.colour
-        if motion in ("right", "left"): x = 14 + 36 * (t if motion == "right" else 1 - t)
-        if motion in ("down", "up"): y = 14 + 36 * (t if motion == "down" else 1 - t)
-        if motion in ("grow", "shrink"): scale = 0.4 + 0.8 * (t if motion == "grow" else 1 - t)
-        if motion == "recolour" and t >= 0.5: colour = new_colour
+        x = y = CANVAS / 2
+        scale = 1.0
+        colour = obj.colour
+        if motion in ("right", "left"):
+            x = 14 + 36 * (t if motion == "right" else 1 - t)
+        if motion in ("down", "up"):
+            y = 14 + 36 * (t if motion == "down" else 1 - t)
+        if motion in ("grow", "shrink"):
+            scale = 0.4 + 0.8 * (t if motion == "grow" else 1 - t)
+        if motion == "recolour" and t >= 0.5:
+            colour = new_colour
         image = Image.new("RGB", (CANVAS, CANVAS), BACKGROUND)
         h, fill, draw = SIZES["large"] * scale, COLOURS[colour], ImageDraw.Draw(image)
-        if obj.shape == "circle": draw.ellipse([x - h, y - h, x + h, y + h], fill=fill)
-        elif obj.shape == "square": draw.rectangle([x - .8 * h, y - .8 * h, x + .8 * h, y + .8 * h], fill=fill)
-        else: draw.polygon(_outline_points(obj.shape, x, y, h), fill=fill)
+        if obj.shape == "circle":
+            draw.ellipse([x - h, y - h, x + h, y + h], fill=fill)
+        elif obj.shape == "square":
+            draw.rectangle([x - 0.8 * h, y - 0.8 * h, x + 0.8 * h, y + 0.8 * h], fill=fill)
+        else:
+            draw.polygon(_outline_points(obj.shape, x, y, h), fill=fill)
         out.append(image)
     return out
 
@@ -433,21 +678,27 @@ def clip_frames(obj: Obj, motion: str, new_colour: str, frames: int) -> list[Ima
 def write_mp4(frames: list[Image.Image], path: Path, fps: int = 6):
     "Encode frames as H.264 mp4 deterministically (one thread, fixed options, no timestamps in metadata)."
     import av
+
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp.mp4")
     with av.open(str(temporary), mode="w", options={"fflags": "+bitexact"}) as container:
-        stream = container.add_stream("libx264", rate=fps,
-                                      options={"crf": "20", "preset": "medium", "threads": "1", "tune": "stillimage"})
+        stream = container.add_stream(
+            "libx264", rate=fps, options={"crf": "20", "preset": "medium", "threads": "1", "tune": "stillimage"}
+        )
         stream.width, stream.height, stream.pix_fmt = CANVAS, CANVAS, "yuv420p"
         stream.codec_context.thread_count = 1
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_image(frame)): container.mux(packet)
-        for packet in stream.encode(): container.mux(packet)
+            for packet in stream.encode(av.VideoFrame.from_image(frame)):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
     os.replace(temporary, path)
+
 
 def read_mp4(path: str | Path) -> list[Image.Image]:
     "Decode all frames of a video as RGB images."
     import av
+
     with av.open(str(path)) as container:
         return [frame.to_image() for frame in container.decode(video=0)]
 
@@ -456,11 +707,17 @@ def video_clips(n: int, rng: random.Random) -> list[tuple[Obj, str, str]]:
     "`n` distinct (object, motion, new colour) triples, cycling through the motions."
     seen, out = set(), []
     while len(out) < n:
-        obj, motion = Obj(rng.choice(SHAPES), rng.choice(list(COLOURS)), "large"), list(MOTIONS)[len(out) % len(MOTIONS)]
+        obj, motion = (
+            Obj(rng.choice(SHAPES), rng.choice(list(COLOURS)), "large"),
+            list(MOTIONS)[len(out) % len(MOTIONS)],
+        )
         new = rng.choice([c for c in COLOURS if c != obj.colour]) if motion == "recolour" else ""
-        if (obj, motion, new) in seen and len(seen) < 6 * 5 * 7: continue
-        seen.add((obj, motion, new)); out.append((obj, motion, new))
+        if (obj, motion, new) in seen and len(seen) < 6 * 5 * 7:
+            continue
+        seen.add((obj, motion, new))
+        out.append((obj, motion, new))
     return out
+
 
 def clip_captions(obj: Obj, motion: str, new: str) -> list[str]:
     return [f"a {obj.colour} {obj.shape} {verb.format(new=new)}" for verb in MOTIONS[motion]]
@@ -468,49 +725,66 @@ def clip_captions(obj: Obj, motion: str, new: str) -> list[str]:
 # %% ../nbs/04_minimmeb.ipynb #d9f57816
 def build_videos(root: Path, config: MiniConfig, rng: random.Random):
     "mini_vtt (MSR-VTT layout, one caption per video) and mini_vd (MSVD layout, three captions per video)."
-    vtt, lines = root/"video/mini_vtt", ["key,vid_key,video_id,sentence"]
+    vtt, lines = root / "video/mini_vtt", ["key,vid_key,video_id,sentence"]
     for i, (obj, motion, new) in enumerate(video_clips(config.vtt_videos, rng)):
-        write_mp4(clip_frames(obj, motion, new, config.frames), vtt/f"videos/video{i}.mp4", config.fps)
+        write_mp4(clip_frames(obj, motion, new, config.frames), vtt / f"videos/video{i}.mp4", config.fps)
         lines.append(f"ret{i},mini{i},video{i},{clip_captions(obj, motion, new)[0]}")
-    write_bytes_atomic(vtt/"MSRVTT_JSFUSION_test.csv", ("\n".join(lines) + "\n").encode())
-    vd, captions = root/"video/mini_vd", {}
+    write_bytes_atomic(vtt / "MSRVTT_JSFUSION_test.csv", ("\n".join(lines) + "\n").encode())
+    vd, captions = root / "video/mini_vd", {}
     for i, (obj, motion, new) in enumerate(video_clips(config.vd_videos, rng)):
         name = f"vid{i:03d}"
-        write_mp4(clip_frames(obj, motion, new, config.frames), vd/f"videos/{name}.mp4", config.fps)
+        write_mp4(clip_frames(obj, motion, new, config.frames), vd / f"videos/{name}.mp4", config.fps)
         captions[name] = [text.split() for text in clip_captions(obj, motion, new)]
-    write_bytes_atomic(vd/"test_list.txt", "".join(f"{k}\n" for k in captions).encode())
-    write_bytes_atomic(vd/"raw-captions.pkl", pickle.dumps(captions, protocol=4))
+    write_bytes_atomic(vd / "test_list.txt", "".join(f"{k}\n" for k in captions).encode())
+    write_bytes_atomic(vd / "raw-captions.pkl", pickle.dumps(captions, protocol=4))
 
 # %% ../nbs/04_minimmeb.ipynb #eba51033
 def _part(relative: str) -> str:
     bits = relative.split("/")
     return "/".join(bits[:3]) if bits[0] in ("images", "video") else relative
 
+
 def checksums(root: Path) -> dict:
     "Per-file SHA-256, per-part digests, overall digest, file count and bytes of a build under `root`."
     root = Path(root)
-    files = {p.relative_to(root).as_posix(): file_sha256(p) for p in sorted(root.rglob("*"))
-             if p.is_file() and p.name != "manifest.json"}
+    files = {
+        p.relative_to(root).as_posix(): file_sha256(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
     parts: dict[str, hashlib._Hash] = {}
-    for relative, digest in files.items(): parts.setdefault(_part(relative), hashlib.sha256()).update(f"{relative} {digest}\n".encode())
+    for relative, digest in files.items():
+        parts.setdefault(_part(relative), hashlib.sha256()).update(f"{relative} {digest}\n".encode())
     overall = hashlib.sha256("".join(f"{r} {d}\n" for r, d in files.items()).encode()).hexdigest()
-    return {"digest": overall, "file_count": len(files), "bytes": sum((root/r).stat().st_size for r in files),
-            "parts": {k: v.hexdigest() for k, v in sorted(parts.items())}, "files": files}
+    return {
+        "digest": overall,
+        "file_count": len(files),
+        "bytes": sum((root / r).stat().st_size for r in files),
+        "parts": {k: v.hexdigest() for k, v in sorted(parts.items())},
+        "files": files,
+    }
 
 # %% ../nbs/04_minimmeb.ipynb #a1425878
 def summary(manifest: dict) -> dict:
     "The committed part of a manifest (everything but the per-file list)."
     return {k: v for k, v in manifest.items() if k != "files"}
 
+
 def verify_mini(root: str | Path, reference: dict | str | Path | None = None) -> list[str]:
     "Differences between the build at `root` and `reference` (default: its own manifest.json); [] when identical."
     root = Path(root)
-    if reference is None: reference = root/"manifest.json"
-    if not isinstance(reference, dict): reference = json.loads(Path(reference).read_text())
+    if reference is None:
+        reference = root / "manifest.json"
+    if not isinstance(reference, dict):
+        reference = json.loads(Path(reference).read_text())
     actual = checksums(root)
     if "files" in reference:
         problems = [f"{r}: missing" for r in reference["files"] if r not in actual["files"]]
-        problems += [f"{r}: checksum differs" for r, d in reference["files"].items() if r in actual["files"] and actual["files"][r] != d]
+        problems += [
+            f"{r}: checksum differs"
+            for r, d in reference["files"].items()
+            if r in actual["files"] and actual["files"][r] != d
+        ]
         problems += [f"{r}: not in the manifest" for r in actual["files"] if r not in reference["files"]]
         return problems
     problems = [f"{p}: differs" for p, d in reference.get("parts", {}).items() if actual["parts"].get(p) != d]
@@ -522,87 +796,131 @@ def _generate(root: Path, seed: int, config: MiniConfig):
     "Write all parts of MMEB-mini under `root`."
     rng = lambda part: random.Random(f"{seed}/{part}")
     w, q = Writer(root), config.eval_queries
-    train: dict[str, list[dict]] = {"Mini_Classify_Object": build_classify(w, "train/object", config.train_objects, rng("train-object"), False, config, True)}
+    train: dict[str, list[dict]] = {
+        "Mini_Classify_Object": build_classify(
+            w, "train/object", config.train_objects, rng("train-object"), False, config, True
+        )
+    }
     families = build_families(w, "train/family", config.train_families, rng("train-family"), False)
     train.update(family_train(families, rng("train-family-rows")))
-    scenes = build_grounding(w, "train/ground", config.train_ground_scenes, rng("train-ground"), "filled", False)
-    train["Mini_Grounding"] = [train_row(PROMPTS["ground"].format(label=o.phrase), p, PROMPTS["crop"], c)
-                               for s, p, crops in scenes for o, c in zip(s.objects, crops)]
-    evaluation = {"Mini-Classify-Object": build_classify(w, "eval/object", q, rng("eval-object"), False, config, False),
-                  "Mini-Classify-Novel": build_classify(w, "eval/novel", q, rng("eval-novel"), True, config, False)}
+    train["Mini_Grounding"] = referring_train(
+        build_referring(w, "train/refer", config.train_ground_scenes, rng("train-refer"), "filled")
+    )
+    scenes, questions = (
+        build_referring(w, "train/vqa", config.train_vqa_scenes, rng("train-vqa"), "filled"),
+        rng("train-vqa-rows"),
+    )
+    train["Mini_VQA_Scene"] = [r for s, p, _, _ in scenes for r in vqa_rows(s, p, questions, None, per_image=4)]
+    evaluation = {
+        "Mini-Classify-Object": build_classify(w, "eval/object", q, rng("eval-object"), False, config, False),
+        "Mini-Classify-Novel": build_classify(w, "eval/novel", q, rng("eval-novel"), True, config, False),
+    }
     size = config.candidates
     families = build_families(w, "eval/family", -(-q // (size - 1)), rng("eval-family"), False, size)
-    evaluation.update(family_eval(families, rng("eval-family-rows"), config))
+    evaluation.update(family_eval(families, rng("eval-family-rows"), config, w, rng("eval-family-edits")))
     novel = build_families(w, "eval/novel_family", -(-q // size), rng("eval-novel-family"), True, size)
     evaluation["Mini-Retrieval-Novel-t2i"] = family_eval(novel, rng("eval-novel-rows"), config)["Mini-Retrieval-t2i"]
     for name, style in (("Mini-Grounding", "filled"), ("Mini-Grounding-Outline", "outline")):
-        folder = EVAL_GROUNDING_FOLDERS[style]          # `eval_grounding_scenes` draws these scenes again
-        scenes = build_grounding(w, folder, -(-q // 3), rng(folder), style, False)
-        evaluation[name] = grounding_eval(scenes, rng(folder + "-rows"), config)
-    evaluation["Mini-Classify-Outline"] = build_classify(w, "eval/outline_object", q, rng("eval-outline-classify"), False,
-                                                         config, False, style="outline")
-    evaluation["Mini-VQA-Outline"] = [r for s, p, _ in scenes for r in vqa_rows(s, p, rng("eval-outline-vqa"), config, 3)][:q]
-    for name, rows in train.items(): w.jsonl(f"train/{name}.jsonl", rows)
-    for name, rows in evaluation.items(): w.jsonl(f"eval/{name}.jsonl", rows)
+        folder = REFERRING_FOLDERS[style]
+        scenes = build_referring(w, folder, -(-q // 3), rng(folder), style)
+        evaluation[name] = referring_eval(scenes, rng(folder + "-rows"), config)
+        if style == "filled":  # Mini-VQA-Scene asks about Mini-Grounding's images
+            questions = rng("eval-vqa")
+            evaluation["Mini-VQA-Scene"] = [r for s, p, _, _ in scenes for r in vqa_rows(s, p, questions, config, 3)][
+                :q
+            ]
+    folder = EVAL_GROUNDING_FOLDERS["outline"]  # format 2's outline scenes: `eval_grounding_scenes` draws them again
+    scenes = build_grounding(w, folder, -(-q // 3), rng(folder), "outline", False)
+    evaluation["Mini-Classify-Outline"] = build_classify(
+        w, "eval/outline_object", q, rng("eval-outline-classify"), False, config, False, style="outline"
+    )
+    questions = rng("eval-outline-vqa")
+    evaluation["Mini-VQA-Outline"] = [r for s, p, _ in scenes for r in vqa_rows(s, p, questions, config, 3)][:q]
+    for name, rows in train.items():
+        w.jsonl(f"train/{name}.jsonl", rows)
+    for name, rows in evaluation.items():
+        w.jsonl(f"eval/{name}.jsonl", rows)
     build_videos(root, config, rng("video"))
 
 # %% ../nbs/04_minimmeb.ipynb #8b63525e
-MINI_FORMAT = 2   # raised whenever the same (seed, config) builds other files; 2: Mini-Classify-Outline redrawn
+MINI_FORMAT = 3  # raised whenever the same (seed, config) builds other files; 2: Mini-Classify-Outline redrawn;
+# 3: grounding by reference (colour or shape), VQA on three-object scenes with every object a
+# candidate, Mini-Retrieval-Edit with double edits
+
 
 def build_mini(out_dir: str | Path, *, seed: int = 0, config: MiniConfig | None = None) -> Path:
     "Generate MMEB-mini into `out_dir` (replaced if present) and return it; deterministic in (seed, config)."
     config = config or MiniConfig()
+
     def write(staging: Path) -> None:
         _generate(staging, seed, config)
-        manifest = {"name": "MMEB-mini", "format": MINI_FORMAT, "seed": seed, "config": asdict(config), **checksums(staging)}
+        manifest = {
+            "name": "MMEB-mini",
+            "format": MINI_FORMAT,
+            "seed": seed,
+            "config": asdict(config),
+            **checksums(staging),
+        }
         write_bytes_atomic(staging / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+
     return atomic_directory(out_dir, write)
 
 # %% ../nbs/04_minimmeb.ipynb #7a19541d
 def default_root() -> Path:
     "Where MMEB-mini lives by default."
-    if os.environ.get("LLAVE_MINI"): return Path(os.environ["LLAVE_MINI"])
+    if os.environ.get("LLAVE_MINI"):
+        return Path(os.environ["LLAVE_MINI"])
     checkout = Path(__file__).resolve().parent.parent if "__file__" in globals() else Path.cwd().parent
-    if (checkout/"settings.ini").exists(): return checkout/"data"/"mmeb-mini"
-    return llave_cache()/"mmeb-mini"
+    if (checkout / "settings.ini").exists():
+        return checkout / "data" / "mmeb-mini"
+    return llave_cache() / "mmeb-mini"
+
 
 def committed_manifest() -> dict | None:
     "The committed summary `data/mmeb-mini.manifest.json` of a source checkout (None elsewhere)."
-    path = default_root().parent/"mmeb-mini.manifest.json" if not os.environ.get("LLAVE_MINI") else None
+    path = default_root().parent / "mmeb-mini.manifest.json" if not os.environ.get("LLAVE_MINI") else None
     if path is None or not path.exists():
         import llave
-        path = Path(llave.__file__).resolve().parent.parent/"data"/"mmeb-mini.manifest.json"
+
+        path = Path(llave.__file__).resolve().parent.parent / "data" / "mmeb-mini.manifest.json"
     return json.loads(path.read_text()) if path.exists() else None
+
 
 def read_manifest(root: str | Path) -> dict:
     "The manifest of the build at `root`; {} when it is missing, unreadable or not a JSON object (a build to redo)."
     try:
-        manifest = json.loads((Path(root)/"manifest.json").read_text())
-    except (OSError, ValueError):                        # absent, being replaced by another process, or truncated
+        manifest = json.loads((Path(root) / "manifest.json").read_text())
+    except (OSError, ValueError):  # absent, being replaced by another process, or truncated
         return {}
     return manifest if isinstance(manifest, dict) else {}
+
 
 def manifest_config(manifest: dict) -> MiniConfig:
     "The `MiniConfig` a manifest records (fields this llave does not know are dropped; none recorded: the default)."
     recorded, known = manifest.get("config"), {f.name for f in fields(MiniConfig)}
     return MiniConfig(**{k: v for k, v in recorded.items() if k in known} if isinstance(recorded, dict) else {})
 
+
 def _current(root: Path) -> bool:
     "Whether `root` holds a build of this format; refuses one made by a newer llave (it is not rebuilt backwards)."
     found = read_manifest(root).get("format")
     if isinstance(found, int) and found > MINI_FORMAT:
-        raise InputError(f"{root}: MMEB-mini format {found} was built by a newer llave (this one builds format "
-                         f"{MINI_FORMAT}); upgrade llave or point LLAVE_MINI elsewhere")
+        raise InputError(
+            f"{root}: MMEB-mini format {found} was built by a newer llave (this one builds format "
+            f"{MINI_FORMAT}); upgrade llave or point LLAVE_MINI elsewhere"
+        )
     return found == MINI_FORMAT
+
 
 def ensure_mini(root: str | Path | None = None, *, seed: int = 0) -> Path:
     """The root of MMEB-mini, generated if it has no readable manifest (default config), or rebuilt with its own seed
     and config if an older llave made it (an older `MINI_FORMAT`; the folder is replaced, under processes reading it)."""
     root = Path(root) if root is not None else default_root()
-    if _current(root): return root
+    if _current(root):
+        return root
     root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent/f".{root.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)   # one process generates; the others wait, then find it built
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process generates; the others wait, then find it built
         if not _current(root):
             old = read_manifest(root)
             build_mini(root, seed=old.get("seed", seed), config=manifest_config(old))
@@ -612,12 +930,13 @@ def ensure_mini(root: str | Path | None = None, *, seed: int = 0) -> Path:
 def mini_train_pairs(root: str | Path | None = None, subsets=None, **kwargs):
     "`llave.data.load_train_pairs` on MMEB-mini (all training subsets by default)."
     root = ensure_mini(root)
-    return load_train_pairs(root/"train", subsets or MINI_TRAIN_SUBSETS, image_root=root, **kwargs)
+    return load_train_pairs(root / "train", subsets or MINI_TRAIN_SUBSETS, image_root=root, **kwargs)
+
 
 def mini_eval_dataset(name: str, root: str | Path | None = None, **kwargs):
     "`llave.data.load_eval_dataset` on one MMEB-mini eval dataset."
     root = ensure_mini(root)
-    return load_eval_dataset(root/"eval", name, image_root=root, **kwargs)
+    return load_eval_dataset(root / "eval", name, image_root=root, **kwargs)
 
 # %% ../nbs/04_minimmeb.ipynb #0902ec8e
 def run_mini(args: argparse.Namespace) -> int:
@@ -625,15 +944,20 @@ def run_mini(args: argparse.Namespace) -> int:
     start, root = time.perf_counter(), Path(args.out) if args.out else default_root()
     config = MiniConfig.small() if args.small else MiniConfig()
     build_mini(root, seed=args.seed, config=config)
-    manifest = json.loads((root/"manifest.json").read_text())
-    print(f"MMEB-mini (seed {args.seed}) in {root}: {manifest['file_count']} files, "
-          f"{manifest['bytes'] / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s")
+    manifest = json.loads((root / "manifest.json").read_text())
+    print(
+        f"MMEB-mini (seed {args.seed}) in {root}: {manifest['file_count']} files, "
+        f"{manifest['bytes'] / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s"
+    )
     reference = committed_manifest()
     if reference and args.seed == reference["seed"] and not args.small:
         problems = verify_mini(root, reference)
-        print("matches the committed manifest" if not problems else f"differs from the committed manifest: {problems[:5]}")
+        print(
+            "matches the committed manifest" if not problems else f"differs from the committed manifest: {problems[:5]}"
+        )
         return 1 if problems and args.strict else 0
     return 0
+
 
 def register_cli(groups: dict):
     "Add `llave data mini` to the `data` group."
@@ -641,5 +965,7 @@ def register_cli(groups: dict):
     parser.add_argument("--out", default=None, help="output folder (default: data/mmeb-mini in a checkout)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (the committed manifest is seed 0)")
     parser.add_argument("--small", action="store_true", help="a seconds-long miniature (for tests)")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when the build differs from the committed manifest")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when the build differs from the committed manifest"
+    )
     parser.set_defaults(func=run_mini)

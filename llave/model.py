@@ -39,6 +39,7 @@ __all__ = ['VIDEO_NEWLINES', 'BASE64', 'VIDEO_MAX_LENGTH', 'SENTENCE_TRANSFORMER
 # %% ../nbs/05_model.ipynb #91a28f16
 VIDEO_NEWLINES = ("one_token", "grid")
 
+
 def best_resolution(height: int, width: int, pinpoints) -> tuple[int, int]:
     "The `[height, width]` pinpoint an image is tiled at: the most of its pixels kept, then the least padding."
     best, best_key = None, None
@@ -50,22 +51,25 @@ def best_resolution(height: int, width: int, pinpoints) -> tuple[int, int]:
             best, best_key = (int(tile_height), int(tile_width)), key
     return best
 
-def image_token_count(height: int, width: int, pinpoints, image_size: int = 384, patch_size: int = 14,
-                      max_tiles: int = 9) -> int:
+
+def image_token_count(
+    height: int, width: int, pinpoints, image_size: int = 384, patch_size: int = 14, max_tiles: int = 9
+) -> int:
     "Placeholder tokens of one `height`×`width` image in LLaVA-OneVision (anyres_max_`max_tiles`, spatial_unpad)."
     side = image_size // patch_size
     tile_height, tile_width = best_resolution(height, width, pinpoints)
     rows, columns = side * (tile_height // image_size), side * (tile_width // image_size)
-    if width / height > columns / rows:            # wider than the grid: padding rows were added
+    if width / height > columns / rows:  # wider than the grid: padding rows were added
         kept = int(round(height * columns / width, 7))
         rows -= 2 * ((rows - kept) // 2)
-    else:                                           # taller: padding columns
+    else:  # taller: padding columns
         kept = int(round(width * rows / height, 7))
         columns -= 2 * ((columns - kept) // 2)
     ratio = math.sqrt(rows * columns / (max_tiles * side * side))
     if ratio > 1.1:
         rows, columns = int(rows // ratio), int(columns // ratio)
     return side * side + rows * (columns + 1)
+
 
 def video_token_count(frames: int, image_size: int = 384, patch_size: int = 14, newline: str = "one_token") -> int:
     "Placeholder tokens of a clip of `frames` frames: 2×2-pooled features per frame and `newline` ('one_token' or 'grid')."
@@ -87,6 +91,7 @@ def grid_pinpoints(value, tile: int) -> list[list[int]]:
         value = [[w * tile, h * tile] for w in range(w0, w1 + 1) for h in range(h0, h1 + 1)]
     elif isinstance(value, str):
         import ast
+
         value = ast.literal_eval(value)
     pairs = [[int(height), int(width)] for width, height in value]
     bad = [pair for pair in pairs if min(pair) < tile or pair[0] % tile or pair[1] % tile]
@@ -102,7 +107,8 @@ def last_token_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch
     return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
 
 # %% ../nbs/05_model.ipynb #d61ff55d
-BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{16,}")   # base64 image data (a path has a dot or a separator base64 lacks)
+BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{16,}")  # base64 image data (a path has a dot or a separator base64 lacks)
+
 
 def load_rgb(image: Image.Image | str | os.PathLike) -> Image.Image:
     """An RGB PIL image from a PIL image, a path, an http(s) URL, a data URI or base64 image data; an input that
@@ -111,18 +117,22 @@ def load_rgb(image: Image.Image | str | os.PathLike) -> Image.Image:
     if isinstance(image, (str, os.PathLike)):
         source = os.fspath(image)
         shown = source if len(source) <= 120 else source[:60] + f"... ({len(source):,} characters)"
-        remote = isinstance(image, str) and not os.path.exists(source) and (
-            source.startswith(("http://", "https://", "data:image/")) or BASE64.fullmatch(source) is not None)
+        remote = (
+            isinstance(image, str)
+            and not os.path.exists(source)
+            and (source.startswith(("http://", "https://", "data:image/")) or BASE64.fullmatch(source) is not None)
+        )
         try:
             if remote:
                 from transformers.image_utils import load_image
+
                 image = load_image(source, timeout=30)
             else:
                 with Image.open(source) as opened:
                     image = opened.convert("RGB")
         except FileNotFoundError:
             raise InputError(f"cannot read image {shown!r}: no such file") from None
-        except Exception as error:          # PIL, httpx and base64 errors alike: one message that names the input
+        except Exception as error:  # PIL, httpx and base64 errors alike: one message that names the input
             reason = str(error).split(". Got ")[0][:200]
             raise InputError(f"cannot read image {shown!r}: {type(error).__name__}: {reason}") from error
     if not isinstance(image, Image.Image):
@@ -139,8 +149,9 @@ def parameter_role(name: str) -> str:
     return "language"
 
 # %% ../nbs/05_model.ipynb #1595e842
-def truncate_batch(batch: dict, max_length: int, end_ids: Sequence[int], pad_id: int, left: bool,
-                   keep_ids: Sequence[int] = ()) -> tuple[dict, int]:
+def truncate_batch(
+    batch: dict, max_length: int, end_ids: Sequence[int], pad_id: int, left: bool, keep_ids: Sequence[int] = ()
+) -> tuple[dict, int]:
     "Cut rows of a tokenized batch to `max_length`, keeping each row's last `len(end_ids)` tokens; returns (batch, rows cut)."
     ids, mask = batch["input_ids"], batch["attention_mask"]
     rows, cut, tail = [], 0, len(end_ids)
@@ -166,21 +177,32 @@ def truncate_batch(batch: dict, max_length: int, end_ids: Sequence[int], pad_id:
     return {**batch, "input_ids": new_ids, "attention_mask": new_mask}, cut
 
 # %% ../nbs/05_model.ipynb #3f70196f
-VIDEO_MAX_LENGTH = 8192   # the released video evaluation's tokenizer_model_max_length
+VIDEO_MAX_LENGTH = 8192  # the released video evaluation's tokenizer_model_max_length
+
 
 def _architectures() -> dict:
-    from transformers import (LlavaOnevisionForConditionalGeneration, Qwen2VLForConditionalGeneration,
-                              Qwen2_5_VLForConditionalGeneration)
-    return {"llava_onevision": LlavaOnevisionForConditionalGeneration, "qwen2_vl": Qwen2VLForConditionalGeneration,
-            "qwen2_5_vl": Qwen2_5_VLForConditionalGeneration}
+    from transformers import (
+        LlavaOnevisionForConditionalGeneration,
+        Qwen2VLForConditionalGeneration,
+        Qwen2_5_VLForConditionalGeneration,
+    )
+
+    return {
+        "llava_onevision": LlavaOnevisionForConditionalGeneration,
+        "qwen2_vl": Qwen2VLForConditionalGeneration,
+        "qwen2_5_vl": Qwen2_5_VLForConditionalGeneration,
+    }
+
 
 def _load_processor(path):
     "The checkpoint's processor, or its bare tokenizer when it has no image processor."
     from transformers import AutoProcessor, AutoTokenizer
+
     try:
         return AutoProcessor.from_pretrained(path)
     except (OSError, ValueError, TypeError, KeyError):
         return AutoTokenizer.from_pretrained(path)
+
 
 def save_processor(processor, directory) -> None:
     """`processor.save_pretrained(directory)`, its tokenizer's added tokens listed in `tokenizer_config.json`
@@ -190,8 +212,11 @@ def save_processor(processor, directory) -> None:
     tokenizer = getattr(processor, "tokenizer", processor)
     path = Path(directory) / "tokenizer_config.json"
     config = json.loads(path.read_text())
-    config["added_tokens_decoder"] = {str(i): token.__getstate__() for i, token in sorted(tokenizer.added_tokens_decoder.items())}
+    config["added_tokens_decoder"] = {
+        str(i): token.__getstate__() for i, token in sorted(tokenizer.added_tokens_decoder.items())
+    }
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+
 
 def default_max_length(config) -> int:
     "A checkpoint's sequence limit: its `tokenizer_model_max_length` (LLaVA-NeXT), else the text model's positions."
@@ -201,6 +226,7 @@ def default_max_length(config) -> int:
 # %% ../nbs/05_model.ipynb #ccac8411
 class LLaVE(torch.nn.Module):
     "LLaVE embeddings: L2-normalized last-token hidden states of a vision-language model inside the released prompt."
+
     def __init__(self, model, processor, max_length: int | None = None):
         super().__init__()
         self.model, self.processor = model, processor
@@ -230,17 +256,30 @@ class LLaVE(torch.nn.Module):
         return self.model.config.get_text_config().hidden_size
 
     @classmethod
-    def from_pretrained(cls, path_or_id, torch_dtype=None, attn_implementation=None, device=None,
-                        max_length: int | None = None, revision: str | None = None, **hub) -> LLaVE:
+    def from_pretrained(
+        cls,
+        path_or_id,
+        torch_dtype=None,
+        attn_implementation=None,
+        device=None,
+        max_length: int | None = None,
+        revision: str | None = None,
+        **hub,
+    ) -> LLaVE:
         """Load model and processor from a folder or a hub id (`revision`; `cache_dir`, `local_files_only`, `token`
         as in huggingface_hub). A released checkpoint in the LLaVA-NeXT `llava_qwen` layout (zhibinlan/LLaVE-0.5B,
         -2B, -7B) is converted once into llave's cache and loaded from there afterwards (`llave.convert.converted`)."""
         from llave.convert import converted
+
         path = converted(path_or_id, revision, **hub)
         model_type = json.loads((path / "config.json").read_text()).get("model_type")
         if model_type not in _architectures():
-            raise InputError(f"{path_or_id}: unsupported model_type {model_type!r}; expected one of {sorted(_architectures())}")
-        model = _architectures()[model_type].from_pretrained(path, dtype=torch_dtype, attn_implementation=attn_implementation)
+            raise InputError(
+                f"{path_or_id}: unsupported model_type {model_type!r}; expected one of {sorted(_architectures())}"
+            )
+        model = _architectures()[model_type].from_pretrained(
+            path, dtype=torch_dtype, attn_implementation=attn_implementation
+        )
         model.eval()
         if device is not None:
             model.to(device)
@@ -269,7 +308,9 @@ SENTENCE_TRANSFORMERS_TEMPLATE = (
     "{%- for part in message['content'] if part['type'] == 'video' -%}{{- '" + VIDEO_TOKEN + "\\n' -}}{%- endfor -%}"
     "{%- for part in message['content'] if part['type'] == 'text' -%}{{- part['text'] -}}{%- endfor -%}"
     "{%- endif -%}{{- '<|im_end|>\\n' -}}{%- endfor -%}"
-    "{{- '" + PROMPT_END.removeprefix("<|im_end|>\n").replace("\n", "\\n") + "' -}}")   # the empty assistant turn
+    "{{- '" + PROMPT_END.removeprefix("<|im_end|>\n").replace("\n", "\\n") + "' -}}"
+)  # the empty assistant turn
+
 
 def write_sentence_transformers(directory, dim: int) -> None:
     "The files with which sentence-transformers loads `directory` as LLaVE: base model, last-token pooling, L2 norm."
@@ -278,28 +319,52 @@ def write_sentence_transformers(directory, dim: int) -> None:
     files = {
         "modules.json": [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.base.modules.normalize.Normalize"}],
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
+            },
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.base.modules.normalize.Normalize",
+            },
+        ],
         "sentence_bert_config.json": {
-            "transformer_task": "feature-extraction", "module_output_name": "token_embeddings", "unpad_inputs": False,
+            "transformer_task": "feature-extraction",
+            "module_output_name": "token_embeddings",
+            "unpad_inputs": False,
             "modality_config": {"text": output, "image": output, "message": {**output, "format": "structured"}},
-            "processor_kwargs": {"chat_template": SENTENCE_TRANSFORMERS_TEMPLATE}},
+            "processor_kwargs": {"chat_template": SENTENCE_TRANSFORMERS_TEMPLATE},
+        },
         "1_Pooling/config.json": {"embedding_dimension": dim, "pooling_mode": "lasttoken", "include_prompt": True},
-        "2_Normalize/config.json": {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"},
-        "config_sentence_transformers.json": {"model_type": "SentenceTransformer", "prompts": {},
-                                              "default_prompt_name": None, "similarity_fn_name": "cosine"}}
+        "2_Normalize/config.json": {
+            "module_input_name": "sentence_embedding",
+            "module_output_name": "sentence_embedding",
+        },
+        "config_sentence_transformers.json": {
+            "model_type": "SentenceTransformer",
+            "prompts": {},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    }
     for name, content in files.items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_text(json.dumps(content, indent=2) + "\n")
-
 
 # %% ../nbs/05_model.ipynb #0898cf74
 def _placeholders(self) -> dict:
     "The generic image/video tokens rewritten into this architecture's placeholders."
     if self.family == "llava_onevision":
         return {}
-    return {IMAGE_TOKEN: "<|vision_start|><|image_pad|><|vision_end|>",
-            VIDEO_TOKEN: "<|vision_start|><|video_pad|><|vision_end|>"}
+    return {
+        IMAGE_TOKEN: "<|vision_start|><|image_pad|><|vision_end|>",
+        VIDEO_TOKEN: "<|vision_start|><|video_pad|><|vision_end|>",
+    }
+
 
 def _item_texts(texts, images, videos) -> list[str]:
     "User turns: `<image>\\n`/`<video>\\n` put in front where a visual item's text lacks it."
@@ -319,8 +384,14 @@ def _item_texts(texts, images, videos) -> list[str]:
 
 # %% ../nbs/05_model.ipynb #12372251
 @patch
-def prepare(self: LLaVE, texts: Sequence[str] | None, images=None, videos=None, max_length: int | None = None,
-            on_device: bool = True) -> dict:
+def prepare(
+    self: LLaVE,
+    texts: Sequence[str] | None,
+    images=None,
+    videos=None,
+    max_length: int | None = None,
+    on_device: bool = True,
+) -> dict:
     "Processor batch (dict of tensors on the model's device; on the CPU with `on_device=False`) for `texts` with optional images or videos."
     texts = _item_texts(texts, images, videos)
     prompts = [llave_prompt(t) for t in texts]
@@ -328,20 +399,30 @@ def prepare(self: LLaVE, texts: Sequence[str] | None, images=None, videos=None, 
         prompts = [p.replace(token, placeholder) for p in prompts]
     kwargs = {}
     images = [load_rgb(im) for im in images if im is not None] if images is not None else []
-    videos = [np.asarray(v) if not isinstance(v, (list, tuple)) else [load_rgb(f) for f in v]
-              for v in videos] if videos is not None else []
+    videos = (
+        [np.asarray(v) if not isinstance(v, (list, tuple)) else [load_rgb(f) for f in v] for v in videos]
+        if videos is not None
+        else []
+    )
     if (images or videos) and getattr(self.processor, "image_processor", None) is None:
         raise InputError("this model's processor has no image processor: it cannot encode images or videos")
-    if images: kwargs["images"] = images
-    if videos: kwargs["videos"] = videos
+    if images:
+        kwargs["images"] = images
+    if videos:
+        kwargs["videos"] = videos
     batch = dict(self.processor(text=prompts, return_tensors="pt", padding=True, **kwargs))
     batch = {k: v for k, v in _truncate(self, batch, max_length or self.max_length).items() if torch.is_tensor(v)}
     return self.on_device(batch) if on_device else batch
 
+
 @patch
 def on_device(self: LLaVE, batch: dict) -> dict:
     "A prepared batch's tensors on the model's device, floating ones in its dtype."
-    return {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device)) for k, v in batch.items()}
+    return {
+        k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
+        for k, v in batch.items()
+    }
+
 
 def _truncate(self, batch: dict, max_length: int) -> dict:
     "Cut rows longer than `max_length` (see `truncate_batch`), warning once per model."
@@ -349,13 +430,22 @@ def _truncate(self, batch: dict, max_length: int) -> dict:
         return batch
     tokenizer = self.tokenizer
     end_ids = tokenizer(PROMPT_END, add_special_tokens=False)["input_ids"]
-    keep = [i for i in (getattr(self.model.config, "image_token_id", None),
-                        getattr(self.model.config, "video_token_id", None)) if i is not None]
-    batch, cut = truncate_batch(batch, max_length, end_ids, tokenizer.pad_token_id,
-                                tokenizer.padding_side == "left", keep_ids=keep)
+    keep = [
+        i
+        for i in (
+            getattr(self.model.config, "image_token_id", None),
+            getattr(self.model.config, "video_token_id", None),
+        )
+        if i is not None
+    ]
+    batch, cut = truncate_batch(
+        batch, max_length, end_ids, tokenizer.pad_token_id, tokenizer.padding_side == "left", keep_ids=keep
+    )
     if cut and not self._warned_truncation:
-        warnings.warn(f"{cut} item(s) longer than max_length={max_length} tokens were truncated "
-                      "(the prompt's end and the pooled token are kept); further truncations are silent")
+        warnings.warn(
+            f"{cut} item(s) longer than max_length={max_length} tokens were truncated "
+            "(the prompt's end and the pooled token are kept); further truncations are silent"
+        )
         self._warned_truncation = True
     return batch
 
@@ -367,11 +457,12 @@ def _grid_video_tokens(processor, video_inputs: dict, video_idx: int, **kwargs) 
     pooled = math.ceil(math.isqrt(processor.num_image_tokens) / 2)
     return processor.video_token * (frames * pooled * (pooled + 1))
 
+
 def grid_video_features(model, pixel_values_videos: torch.Tensor):
     "LLaVA-OV video features `[b, frames·s·(s+1), d]`: each row of `s` pooled features followed by the newline."
     output = model.get_video_features(pixel_values_videos, return_dict=True)
     batch, frames = pixel_values_videos.shape[:2]
-    features = output.pooler_output[:, :-1]                      # transformers' one trailing newline dropped
+    features = output.pooler_output[:, :-1]  # transformers' one trailing newline dropped
     side = math.isqrt(features.shape[1] // frames)
     grid = features.reshape(batch, frames, side, side, -1)
     newline = model.image_newline.to(grid.dtype).expand(batch, frames, side, 1, -1)
@@ -388,24 +479,27 @@ def set_video_newline(self: LLaVE, layout: str) -> None:
     if layout == "grid":
         self.processor.replace_video_token = types.MethodType(_grid_video_tokens, self.processor)
     else:
-        self.processor.__dict__.pop("replace_video_token", None)     # the processor's own method again
-
+        self.processor.__dict__.pop("replace_video_token", None)  # the processor's own method again
 
 # %% ../nbs/05_model.ipynb #492c5c13
 def cached_image_features(vlm, tower_features: list[torch.Tensor], image_sizes: torch.Tensor):
     """LLaVA-OV image features from saved frozen-tower outputs (`llave.inputs.tower_outputs`: one `[crops, tokens,
     vision_dim]` per image): the trainable projector and the newline packing run here, as in `get_image_features`."""
     from transformers.modeling_outputs import BaseModelOutputWithPooling
+
     projected = vlm.multi_modal_projector(torch.cat(tower_features)).split([len(t) for t in tower_features])
-    packed, _ = vlm.pack_image_features(projected, image_sizes, image_newline=vlm.image_newline,
-                                        vision_aspect_ratio=vlm.config.vision_aspect_ratio)
+    packed, _ = vlm.pack_image_features(
+        projected, image_sizes, image_newline=vlm.image_newline, vision_aspect_ratio=vlm.config.vision_aspect_ratio
+    )
     return BaseModelOutputWithPooling(pooler_output=packed)
+
 
 def prefix_inputs(vlm, prefix_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict:
     """The language model's keys and values of `prefix_ids` `[p]`, computed once and shared by every row: a cache
     for a batch whose `attention_mask` `[b, l]` covers the tokens after the prefix (causal attention: the prefix's
     states do not depend on what follows, so the rows' embeddings are those of the full sequences)."""
     from transformers import DynamicCache
+
     prefix = vlm.language_model(input_ids=prefix_ids[None], use_cache=True).cache
     if prefix is None:
         raise InputError("a shared prefix needs the language model's cache, which activation checkpointing turns off")
@@ -416,6 +510,7 @@ def prefix_inputs(vlm, prefix_ids: torch.Tensor, attention_mask: torch.Tensor) -
     full_mask = torch.cat([attention_mask.new_ones(len(attention_mask), len(prefix_ids)), attention_mask], dim=1)
     return {"cache": cache, "attention_mask": full_mask, "use_cache": True}
 
+
 @patch
 def forward(self: LLaVE, normalize: bool = True, **batch) -> torch.Tensor:
     """Embeddings [b, d] of a processor batch (from `prepare`): last non-pad token's final hidden state. A batch
@@ -425,7 +520,9 @@ def forward(self: LLaVE, normalize: bool = True, **batch) -> torch.Tensor:
         videos = batch.pop("pixel_values_videos")
         batch["mm_encoder_outputs"] = {"video": grid_video_features(vlm, videos)}
     if "tower_features" in batch:
-        batch["mm_encoder_outputs"] = {"image": cached_image_features(vlm, batch.pop("tower_features"), batch.pop("image_sizes"))}
+        batch["mm_encoder_outputs"] = {
+            "image": cached_image_features(vlm, batch.pop("tower_features"), batch.pop("image_sizes"))
+        }
     if "prefix_ids" in batch:
         batch.update(prefix_inputs(vlm, batch.pop("prefix_ids"), pooling_mask))
     output = vlm(**{"use_cache": False, **batch}, return_dict=True)
@@ -442,15 +539,19 @@ def _batches(order: list[int], batch_size: int, group=lambda i: 0) -> list[list[
         chunks[-1].append(i)
     return chunks
 
+
 def _prepared(chunks: list[list[int]], make_batch, workers: int):
     "The CPU batches of `chunks` in order: made here one at a time, or by `workers` processes ahead of the model."
     if workers <= 0:
         return map(make_batch, chunks)
     from torch.utils.data import DataLoader
+
     return iter(DataLoader(chunks, batch_size=None, collate_fn=make_batch, num_workers=workers))
 
-def _run(self, chunks, make_batch, n: int, normalize: bool, show_progress: bool, workers: int = 0,
-         progress=None) -> torch.Tensor:
+
+def _run(
+    self, chunks, make_batch, n: int, normalize: bool, show_progress: bool, workers: int = 0, progress=None
+) -> torch.Tensor:
     "Embed each chunk of item indices and scatter the rows back into an [n, d] float32 CPU tensor (`progress.update` per chunk)."
     out = torch.empty(n, self.dim, dtype=torch.float32)
     was_training = self.model.training
@@ -458,7 +559,9 @@ def _run(self, chunks, make_batch, n: int, normalize: bool, show_progress: bool,
     try:
         with torch.no_grad():
             batches = _prepared(chunks, make_batch, workers)
-            for chunk in tqdm(chunks, disable=not show_progress or progress is not None or len(chunks) < 5, leave=False):
+            for chunk in tqdm(
+                chunks, disable=not show_progress or progress is not None or len(chunks) < 5, leave=False
+            ):
                 out[chunk] = self.forward(normalize=normalize, **self.on_device(next(batches))).float().cpu()
                 if progress is not None:
                     progress.update(len(chunk))
@@ -479,6 +582,7 @@ def _listed(value, name: str, single: tuple) -> tuple[list | None, bool]:
         raise InputError(f"{name} is an empty list: nothing to encode")
     return list(value), False
 
+
 def _check_items(texts: list | None, images: list | None) -> None:
     "A TypeError naming the first text that is not a string, or image that is not a PIL image, path, URL or None."
     for i, text in enumerate(texts or []):
@@ -486,23 +590,39 @@ def _check_items(texts: list | None, images: list | None) -> None:
             raise TypeError(f"texts[{i}] is of type {type(text).__name__}, expected a string")
     for i, image in enumerate(images or []):
         if not isinstance(image, (str, os.PathLike, Image.Image, type(None))):
-            raise TypeError(f"images[{i}] is of type {type(image).__name__}, expected a PIL image, a path, a URL, "
-                            "base64 data or None")
+            raise TypeError(
+                f"images[{i}] is of type {type(image).__name__}, expected a PIL image, a path, a URL, "
+                "base64 data or None"
+            )
+
 
 def _finish(self, embeddings: torch.Tensor, single: bool, convert_to_numpy: bool, convert_to_tensor: bool):
     "One vector [d] for one item, a matrix [n, d] for a list; a NumPy array when asked (`convert_to_tensor` wins)."
     embeddings = embeddings[0] if single else embeddings
     return embeddings.numpy() if convert_to_numpy and not convert_to_tensor else embeddings
 
+
 def _to_device(self, device) -> None:
     "Move the model to `device` first when one is given (as sentence-transformers' `encode(device=...)` does)."
     if device is not None and torch.device(device) != self.device:
         self.model.to(device)
 
+
 @patch
-def encode(self: LLaVE, texts: str | Sequence[str] | None = None, images=None, batch_size: int = 32,
-           normalize: bool = True, show_progress: bool = True, max_length: int | None = None, device=None,
-           convert_to_numpy: bool = False, convert_to_tensor: bool = False, num_workers: int = 0, progress=None):
+def encode(
+    self: LLaVE,
+    texts: str | Sequence[str] | None = None,
+    images=None,
+    batch_size: int = 32,
+    normalize: bool = True,
+    show_progress: bool = True,
+    max_length: int | None = None,
+    device=None,
+    convert_to_numpy: bool = False,
+    convert_to_tensor: bool = False,
+    num_workers: int = 0,
+    progress=None,
+):
     """Embeddings of texts, images, or image+text pairs, in the given order: float32 on the CPU, a tensor (a NumPy
     array with `convert_to_numpy`). One string or image gives one vector [d], a list [n, d], as in
     sentence-transformers. Images: PIL images, paths, http(s) URLs, data URIs or base64 (`load_rgb`); None in a list
@@ -521,36 +641,63 @@ def encode(self: LLaVE, texts: str | Sequence[str] | None = None, images=None, b
     has_image = [images is not None and images[i] is not None for i in range(n)]
     length = [len(texts[i]) if texts is not None else 0 for i in range(n)]
     order = sorted(range(n), key=lambda i: (has_image[i], length[i]))
+
     def make_batch(chunk):
-        return self.prepare([texts[i] for i in chunk] if texts is not None else None,
-                            [images[i] for i in chunk] if images is not None else None, max_length=max_length,
-                            on_device=False)
+        return self.prepare(
+            [texts[i] for i in chunk] if texts is not None else None,
+            [images[i] for i in chunk] if images is not None else None,
+            max_length=max_length,
+            on_device=False,
+        )
+
     chunks = _batches(order, batch_size, lambda i: has_image[i])
     embeddings = _run(self, chunks, make_batch, n, normalize, show_progress, num_workers, progress)
     return _finish(self, embeddings, single_text or single_image, convert_to_numpy, convert_to_tensor)
+
 
 def _video_frames(video, index: int, fps: float, max_frames: int):
     "A video's frames: a file decoded with the project's sampling (`decode_video`), or the frames as given."
     if isinstance(video, (str, os.PathLike)):
         from llave.video import VideoDecodeError, decode_video
+
         try:
             return decode_video(video, fps=fps, max_frames=max_frames)
         except (FileNotFoundError, VideoDecodeError) as error:
             raise InputError(f"videos[{index}]: {error}") from error
     if isinstance(video, np.ndarray) and video.ndim == 4 or isinstance(video, (list, tuple)) and video:
         return video
-    raise TypeError(f"videos[{index}] must be a video file, a uint8 array [t, h, w, 3] or a list of frames, "
-                    f"got {type(video).__name__}")
+    raise TypeError(
+        f"videos[{index}] must be a video file, a uint8 array [t, h, w, 3] or a list of frames, "
+        f"got {type(video).__name__}"
+    )
+
 
 @patch
-def encode_video(self: LLaVE, videos, texts: str | Sequence[str] | None = None, batch_size: int = 8,
-                 normalize: bool = True, show_progress: bool = True, max_length: int | None = VIDEO_MAX_LENGTH,
-                 fps: float = 3.0, max_frames: int = 32, device=None, convert_to_numpy: bool = False,
-                 convert_to_tensor: bool = False, num_workers: int = 0):
+def encode_video(
+    self: LLaVE,
+    videos,
+    texts: str | Sequence[str] | None = None,
+    batch_size: int = 8,
+    normalize: bool = True,
+    show_progress: bool = True,
+    max_length: int | None = VIDEO_MAX_LENGTH,
+    fps: float = 3.0,
+    max_frames: int = 32,
+    device=None,
+    convert_to_numpy: bool = False,
+    convert_to_tensor: bool = False,
+    num_workers: int = 0,
+):
     """Embeddings of videos, each a video file (frames sampled at `fps`, at most `max_frames`, as the evaluation
     samples them), a uint8 array [t, h, w, 3] or a list of PIL frames; one video gives one vector [d], a list [n, d]."""
-    one = (isinstance(videos, (str, os.PathLike)) or isinstance(videos, np.ndarray) and videos.ndim == 4
-           or isinstance(videos, (list, tuple)) and len(videos) > 0 and isinstance(videos[0], Image.Image))
+    one = (
+        isinstance(videos, (str, os.PathLike))
+        or isinstance(videos, np.ndarray)
+        and videos.ndim == 4
+        or isinstance(videos, (list, tuple))
+        and len(videos) > 0
+        and isinstance(videos[0], Image.Image)
+    )
     videos, _ = _listed([videos] if one else videos, "videos", ())
     videos = [_video_frames(video, i, fps, max_frames) for i, video in enumerate(videos)]
     texts, _ = _listed(texts, "texts", (str,))
@@ -561,12 +708,16 @@ def encode_video(self: LLaVE, videos, texts: str | Sequence[str] | None = None, 
     _to_device(self, device)
     frames = [len(v) for v in videos]
     order = sorted(range(len(videos)), key=lambda i: (frames[i], len(texts[i])))
+
     def make_batch(chunk):
-        return self.prepare([texts[i] for i in chunk], videos=[videos[i] for i in chunk], max_length=max_length,
-                            on_device=False)
+        return self.prepare(
+            [texts[i] for i in chunk], videos=[videos[i] for i in chunk], max_length=max_length, on_device=False
+        )
+
     chunks = _batches(order, batch_size, lambda i: frames[i])
     embeddings = _run(self, chunks, make_batch, len(videos), normalize, show_progress, num_workers)
     return _finish(self, embeddings, one, convert_to_numpy, convert_to_tensor)
+
 
 @patch
 def similarity(self: LLaVE, first, second) -> torch.Tensor:
@@ -587,6 +738,7 @@ def freeze_vision(self: LLaVE, frozen: bool = True) -> LLaVE:
             parameter.requires_grad_(not frozen)
     return self
 
+
 @patch
 def gradient_checkpointing(self: LLaVE, enable: bool = True) -> LLaVE:
     "Switch activation checkpointing of the model's layers on or off."
@@ -596,17 +748,23 @@ def gradient_checkpointing(self: LLaVE, enable: bool = True) -> LLaVE:
         self.model.activation_checkpointing_disable()
     return self
 
+
 @patch
-def parameter_groups(self: LLaVE, lr: float, projector_lr: float | None = None, vision_lr: float | None = None,
-                     weight_decay: float = 0.0) -> list[dict]:
+def parameter_groups(
+    self: LLaVE, lr: float, projector_lr: float | None = None, vision_lr: float | None = None, weight_decay: float = 0.0
+) -> list[dict]:
     "AdamW parameter groups (trainable parameters only): language at `lr`, projector and vision at their own rates."
     rates = {"language": lr, "projector": projector_lr or lr, "vision": vision_lr or lr}
     groups = {role: [] for role in rates}
     for name, parameter in self.model.named_parameters():
         if parameter.requires_grad:
             groups[parameter_role(name)].append(parameter)
-    return [{"params": params, "lr": rates[role], "weight_decay": weight_decay, "name": role}
-            for role, params in groups.items() if params]
+    return [
+        {"params": params, "lr": rates[role], "weight_decay": weight_decay, "name": role}
+        for role, params in groups.items()
+        if params
+    ]
+
 
 @patch
 def set_image_grid(self: LLaVE, pinpoints) -> LLaVE:
@@ -619,9 +777,21 @@ def set_image_grid(self: LLaVE, pinpoints) -> LLaVE:
     return self
 
 # %% ../nbs/05_model.ipynb #89e88048
-TINY_SIZES = dict(vision_hidden=64, vision_intermediate=128, vision_layers=2, vision_heads=2, patch_size=16,
-                  image_size=64, text_hidden=128, text_intermediate=256, text_layers=2, text_heads=4,
-                  text_kv_heads=2, vocab_size=384, max_position_embeddings=1024)
+TINY_SIZES = dict(
+    vision_hidden=64,
+    vision_intermediate=128,
+    vision_layers=2,
+    vision_heads=2,
+    patch_size=16,
+    image_size=64,
+    text_hidden=128,
+    text_intermediate=256,
+    text_layers=2,
+    text_heads=4,
+    text_kv_heads=2,
+    vocab_size=384,
+    max_position_embeddings=1024,
+)
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", IMAGE_TOKEN, VIDEO_TOKEN]
 
@@ -629,15 +799,25 @@ QWEN_CHAT_TEMPLATE = (
     "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
     "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
     "<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
 BUILTIN_CORPUS = [
-    f"{a} {c} {s} {p} the {c2} {s2}" for a in ["a", "the", "one"]
+    f"{a} {c} {s} {p} the {c2} {s2}"
+    for a in ["a", "the", "one"]
     for c, c2 in [("red", "blue"), ("green", "yellow"), ("purple", "orange"), ("black", "white")]
-    for s, s2 in [("circle", "square"), ("triangle", "star")] for p in ["left of", "right of", "above", "below"]
-] + ["Represent the given image.", "Represent the given video.", "Find me an everyday image that matches the given caption:",
-     "Find me an video that matches the given caption:", "Select the portion of the image that answers the question",
-     "What is in the image? Answer the question based on the image.", "Identify the object shown in the image."]
+    for s, s2 in [("circle", "square"), ("triangle", "star")]
+    for p in ["left of", "right of", "above", "below"]
+] + [
+    "Represent the given image.",
+    "Represent the given video.",
+    "Find me an everyday image that matches the given caption:",
+    "Find me an video that matches the given caption:",
+    "Select the portion of the image that answers the question",
+    "What is in the image? Answer the question based on the image.",
+    "Identify the object shown in the image.",
+]
+
 
 def load_tiny_sizes(path) -> dict:
     "The tiny model's sizes from a TOML file (table [model]), checked against `TINY_SIZES`' names."
@@ -653,53 +833,81 @@ def train_tiny_tokenizer(corpus: Iterable[str] | None = None, vocab_size: int = 
     "A byte-level BPE fast tokenizer trained on `corpus`, with the released models' special tokens and chat template."
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
+
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    specials = SPECIAL_TOKENS if media_tokens else SPECIAL_TOKENS[:3]   # a source (LLaVA-NeXT) tokenizer lacks them
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    scaffold = [llave_prompt(VIDEO_PROMPT)] * 50    # the prompt's fixed words become single tokens
+    specials = SPECIAL_TOKENS if media_tokens else SPECIAL_TOKENS[:3]  # a source (LLaVA-NeXT) tokenizer lacks them
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    scaffold = [llave_prompt(VIDEO_PROMPT)] * 50  # the prompt's fixed words become single tokens
     bpe.train_from_iterator(scaffold + list(BUILTIN_CORPUS if corpus is None else corpus), trainer)
     media = {"image_token": IMAGE_TOKEN, "video_token": VIDEO_TOKEN} if media_tokens else {}
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                        extra_special_tokens=media)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", extra_special_tokens=media
+    )
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
     return tokenizer
 
 # %% ../nbs/05_model.ipynb #4a0e8271
 def _tiny_processor(tokenizer, sizes: dict):
     from transformers import LlavaOnevisionImageProcessor, LlavaOnevisionProcessor, LlavaOnevisionVideoProcessor
+
     side = {"height": sizes["image_size"], "width": sizes["image_size"]}
     common = dict(size=side, image_mean=[0.5] * 3, image_std=[0.5] * 3)
     return LlavaOnevisionProcessor(
         image_processor=LlavaOnevisionImageProcessor(image_grid_pinpoints=[[sizes["image_size"]] * 2], **common),
-        video_processor=LlavaOnevisionVideoProcessor(**common), tokenizer=tokenizer,
-        num_image_tokens=(sizes["image_size"] // sizes["patch_size"]) ** 2, vision_feature_select_strategy="full",
-        chat_template=QWEN_CHAT_TEMPLATE)
+        video_processor=LlavaOnevisionVideoProcessor(**common),
+        tokenizer=tokenizer,
+        num_image_tokens=(sizes["image_size"] // sizes["patch_size"]) ** 2,
+        vision_feature_select_strategy="full",
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
+
 
 def _tiny_config(tokenizer, sizes: dict):
     from transformers import LlavaOnevisionConfig, Qwen2Config, SiglipVisionConfig
+
     vision = SiglipVisionConfig(
-        hidden_size=sizes["vision_hidden"], intermediate_size=sizes["vision_intermediate"],
-        num_hidden_layers=sizes["vision_layers"], num_attention_heads=sizes["vision_heads"],
-        patch_size=sizes["patch_size"], image_size=sizes["image_size"], vision_use_head=False)
+        hidden_size=sizes["vision_hidden"],
+        intermediate_size=sizes["vision_intermediate"],
+        num_hidden_layers=sizes["vision_layers"],
+        num_attention_heads=sizes["vision_heads"],
+        patch_size=sizes["patch_size"],
+        image_size=sizes["image_size"],
+        vision_use_head=False,
+    )
     text = Qwen2Config(
-        hidden_size=sizes["text_hidden"], intermediate_size=sizes["text_intermediate"],
-        num_hidden_layers=sizes["text_layers"], num_attention_heads=sizes["text_heads"],
-        num_key_value_heads=sizes["text_kv_heads"], vocab_size=len(tokenizer),
-        max_position_embeddings=sizes["max_position_embeddings"], tie_word_embeddings=False,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        hidden_size=sizes["text_hidden"],
+        intermediate_size=sizes["text_intermediate"],
+        num_hidden_layers=sizes["text_layers"],
+        num_attention_heads=sizes["text_heads"],
+        num_key_value_heads=sizes["text_kv_heads"],
+        vocab_size=len(tokenizer),
+        max_position_embeddings=sizes["max_position_embeddings"],
+        tie_word_embeddings=False,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     return LlavaOnevisionConfig(
-        vision_config=vision, text_config=text, image_grid_pinpoints=[[sizes["image_size"]] * 2],
+        vision_config=vision,
+        text_config=text,
+        image_grid_pinpoints=[[sizes["image_size"]] * 2],
         image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         video_token_index=tokenizer.convert_tokens_to_ids(VIDEO_TOKEN),
-        vision_feature_select_strategy="full", vision_feature_layer=-1)
+        vision_feature_select_strategy="full",
+        vision_feature_layer=-1,
+    )
 
 # %% ../nbs/05_model.ipynb #97343002
 def tiny_llava_onevision(directory, *, corpus: Iterable[str] | None = None, seed: int = 0, **sizes) -> Path:
     "Build a tiny random LLaVA-OneVision (model + processor) and save it to `directory` (load with `LLaVE.from_pretrained`)."
     from transformers import LlavaOnevisionForConditionalGeneration
+
     unknown = set(sizes) - set(TINY_SIZES)
     if unknown:
         raise InputError(f"unknown tiny-model sizes {sorted(unknown)}; known: {sorted(TINY_SIZES)}")
@@ -708,7 +916,9 @@ def tiny_llava_onevision(directory, *, corpus: Iterable[str] | None = None, seed
     torch.manual_seed(seed)
     model = LlavaOnevisionForConditionalGeneration(_tiny_config(tokenizer, sizes))
     processor = _tiny_processor(tokenizer, sizes)
+
     def write(tmp):
         model.save_pretrained(tmp)
         save_processor(processor, tmp)
+
     return atomic_directory(directory, write)

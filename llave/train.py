@@ -47,52 +47,53 @@ __all__ = ['CONFIG_DIRECTORY', 'PROFILE_KEYS', 'REPORT_TO', 'TrainConfig', 'fiel
 @dataclass
 class TrainConfig:
     "A training run. Presets: llave/configs/*.toml; override any field with `key=value`."
-    model: str = "tiny"                 # a saved model directory or hub id; "tiny": build the tiny LLaVA-OV
-    tiny_sizes: str | None = None       # TOML of the tiny model's sizes (default: llave/configs/tiny_model.toml)
-    data: str = "mini"                  # "mini" (MMEB-mini), a local MMEB-train directory, or a hub id
+
+    model: str = "tiny"  # a saved model directory or hub id; "tiny": build the tiny LLaVA-OV
+    tiny_sizes: str | None = None  # TOML of the tiny model's sizes (default: llave/configs/tiny_model.toml)
+    data: str = "mini"  # "mini" (MMEB-mini), a local MMEB-train directory, or a hub id
     image_root: str | None = None
-    subsets: list[str] | None = None    # default: every subset of a local directory (a hub id needs the list)
+    subsets: list[str] | None = None  # default: every subset of a local directory (a hub id needs the list)
     split: str = "original"
-    max_rows_per_subset: int = 50000    # the first N rows of each subset, as the released loader
-    batch_by_subset: bool = False       # draw each batch from a single subset
-    defer_duplicate_targets: bool = False   # move a pair whose target is already in its batch to a later batch
+    max_rows_per_subset: int = 50000  # the first N rows of each subset, as the released loader
+    batch_by_subset: bool = False  # draw each batch from a single subset
+    defer_duplicate_targets: bool = False  # move a pair whose target is already in its batch to a later batch
     image_grid_pinpoints: str | None = None  # re-tile images, e.g. "(1x1),...,(2x2)"; None: the checkpoint's grid
     output_dir: str = "runs/tiny"
-    loss: str = "llave"                 # "llave" (alpha=0 is InfoNCE) or "focal" (Focal-InfoNCE, the ablation)
+    loss: str = "llave"  # "llave" (alpha=0 is InfoNCE) or "focal" (Focal-InfoNCE, the ablation)
     alpha: float = 9.0
     tau: float = 0.02
     focal_margin: float = 0.3
-    focal_signed: bool = False          # Focal-InfoNCE's positive squared with its sign, s|s| (see nbs/01_loss)
+    focal_signed: bool = False  # Focal-InfoNCE's positive squared with its sign, s|s| (see nbs/01_loss)
     symmetric: bool = True
-    gather_negatives: bool = True       # negatives from every rank
+    gather_negatives: bool = True  # negatives from every rank
     learning_rate: float = 1e-5
     projector_learning_rate: float | None = None
     weight_decay: float = 0.0
     warmup_ratio: float = 0.03
-    warmup_from_zero: bool = True       # the first step at lr 0, as the Hugging Face Trainer of the released run;
-                                        # False: at lr / (warmup steps + 1) (the demo's committed runs)
+    warmup_from_zero: bool = True  # the first step at lr 0, as the Hugging Face Trainer of the released run;
+    # False: at lr / (warmup steps + 1) (the demo's committed runs)
     epochs: float = 1.0
-    max_steps: int | None = None        # overrides epochs
-    batch_size: int = 4                 # pairs per device per micro-step
+    max_steps: int | None = None  # overrides epochs
+    batch_size: int = 4  # pairs per device per micro-step
     gradient_accumulation_steps: int = 1
-    gradcache_chunk_size: int | None = None   # GradCache: embed in chunks of this many pairs
+    gradcache_chunk_size: int | None = None  # GradCache: embed in chunks of this many pairs
     max_grad_norm: float | None = 1.0  # clip the gradient norm (the HF Trainer's default, which the released run used)
     freeze_vision: bool = True
     gradient_checkpointing: bool = False
-    cache_inputs: bool = True           # prepare each item once and keep it: token ids, frozen-tower outputs (llave.inputs)
-    cache_gb: float = 4.0               # memory for those (least recently used dropped first)
-    group_overhead: int | None = 64     # rows grouped by length, no compute on padding; None: one padded batch per side
-    share_prefix: bool = True           # the prompt's shared system turn computed once a forward, not once a row
-    num_workers: int = 0                # processes that prepare the next steps' inputs (decoding, processor) ahead
-    precision: str = "auto"             # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
+    cache_inputs: bool = True  # prepare each item once and keep it: token ids, frozen-tower outputs (llave.inputs)
+    cache_gb: float = 4.0  # memory for those (least recently used dropped first)
+    group_overhead: int | None = 64  # rows grouped by length, no compute on padding; None: one padded batch per side
+    share_prefix: bool = True  # the prompt's shared system turn computed once a forward, not once a row
+    num_workers: int = 0  # processes that prepare the next steps' inputs (decoding, processor) ahead
+    precision: str = "auto"  # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
     max_length: int = 4096
-    mm_newline_position: str | None = "grid"   # video layout saved with the model: "grid", as the released training
-                                               # writes into every checkpoint, or "one_token"; None: the start's own
-    sharding: str = "ddp"               # "ddp" or "fsdp" (torch's fully_shard), used under torchrun
+    mm_newline_position: str | None = "grid"  # video layout saved with the model: "grid", as the released training
+    # writes into every checkpoint, or "one_token"; None: the start's own
+    sharding: str = "ddp"  # "ddp" or "fsdp" (torch's fully_shard), used under torchrun
     seed: int = 0
     log_every: int = 10
-    report_to: str = "none"             # also "tensorboard", "wandb" or both ("tensorboard,wandb"): optional installs
-    save_every: int = 500               # steps between checkpoints (the last step is saved too); 0: no checkpoints
+    report_to: str = "none"  # also "tensorboard", "wandb" or both ("tensorboard,wandb"): optional installs
+    save_every: int = 500  # steps between checkpoints (the last step is saved too); 0: no checkpoints
     keep_last: int = 2
     show_progress: bool = True
 
@@ -107,6 +108,7 @@ def field_types(cls) -> dict:
         types[field.name] = (options[0] if optional else kind, optional)
     return types
 
+
 def _text_value(name: str, kind, value: str):
     "A command-line string as `kind` (int, float, bool or list[str])."
     if typing.get_origin(kind) is list:
@@ -120,6 +122,7 @@ def _text_value(name: str, kind, value: str):
     except ValueError:
         raise InputError(f"{name} must be {kind.__name__}, got {value!r}") from None
 
+
 def _convert(name: str, kind, optional: bool, value):
     "`value` (from TOML, a command-line string, or Python) as the type `kind` of field `name`."
     if value is None or (optional and isinstance(value, str) and value.lower() in ("none", "null")):
@@ -128,7 +131,7 @@ def _convert(name: str, kind, optional: bool, value):
         return None
     if isinstance(value, str) and kind is not str:
         return _text_value(name, kind, value)
-    if kind is str and isinstance(value, os.PathLike):            # paths given as Path objects
+    if kind is str and isinstance(value, os.PathLike):  # paths given as Path objects
         return os.fspath(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -150,7 +153,8 @@ def config_from_dict(values: dict, base: TrainConfig | None = None) -> TrainConf
     return dataclasses.replace(base or TrainConfig(), **changes)
 
 # %% ../nbs/06_train.ipynb #d896fdb6
-CONFIG_DIRECTORY = Path(llave.__file__).resolve().parent / "configs"   # inside the package: a wheel carries the presets
+CONFIG_DIRECTORY = Path(llave.__file__).resolve().parent / "configs"  # inside the package: a wheel carries the presets
+
 
 def find_config(name_or_path: str | Path) -> Path:
     "A config file: a path, or a preset name in llave/configs/ (`tiny`, `llave-0.5b`, `llave-2b`, `llave-7b`)."
@@ -163,6 +167,7 @@ def find_config(name_or_path: str | Path) -> Path:
     known = sorted(p.stem for p in CONFIG_DIRECTORY.glob("*.toml")) if CONFIG_DIRECTORY.is_dir() else []
     raise FileNotFoundError(f"no config file {str(path)!r} and no preset of that name; presets: {known}")
 
+
 def load_config(name_or_path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     "Read a TOML preset or file, then apply `key=value` overrides."
     path = find_config(name_or_path)
@@ -173,6 +178,7 @@ def load_config(name_or_path: str | Path, overrides: list[str] = ()) -> TrainCon
     except ValueError as error:
         raise InputError(f"{path}: {error}") from None
     return config_from_dict(parse_overrides(overrides), config)
+
 
 def parse_overrides(overrides: list[str]) -> dict[str, str]:
     "`{key: value}` of command-line `key=value` overrides."
@@ -188,11 +194,13 @@ def parse_overrides(overrides: list[str]) -> dict[str, str]:
 def cosine_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int, from_zero: bool = True):
     """LambdaLR: linear warmup over `warmup_steps` (from 0 as the Hugging Face Trainer, or from `lr / (warmup_steps +
     1)`), then cosine decay to 0 at `total_steps`."""
+
     def factor(step: int) -> float:
         if step < warmup_steps:
             return step / warmup_steps if from_zero else (step + 1) / (warmup_steps + 1)
         progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 # %% ../nbs/06_train.ipynb #4a524fe8
@@ -208,6 +216,7 @@ def setup_distributed() -> tuple[int, int, torch.device]:
         return rank, world_size, torch.device("cuda", local_rank)
     return rank, world_size, torch.device("cpu")
 
+
 def use_bf16(config: TrainConfig, device: torch.device) -> bool:
     "Whether to autocast to bf16: `precision` 'bf16', or 'auto' on CUDA."
     if config.precision not in ("auto", "bf16", "fp32"):
@@ -220,12 +229,17 @@ def load_pairs(config: TrainConfig) -> list[TrainPair]:
     source, image_root = config.data, config.image_root
     if config.data == "mini":
         from llave.minimmeb import ensure_mini
+
         root = ensure_mini()
         source, image_root = root / "train", image_root or root
-    return load_train_pairs(source, config.subsets, split=config.split,
-                            max_rows=config.max_rows_per_subset, image_root=image_root)
+    return load_train_pairs(
+        source, config.subsets, split=config.split, max_rows=config.max_rows_per_subset, image_root=image_root
+    )
 
-def local_batch(pairs: list[TrainPair], sampler: ModalityBatchSampler, step: int, rank: int, world_size: int) -> list[TrainPair]:
+
+def local_batch(
+    pairs: list[TrainPair], sampler: ModalityBatchSampler, step: int, rank: int, world_size: int
+) -> list[TrainPair]:
     "This rank's slice of global batch `step`."
     indices = sampler.batch(step)
     per_rank = len(indices) // world_size
@@ -257,6 +271,7 @@ def load_model(config: TrainConfig, pairs: list[TrainPair], checkpoint: Path | N
 # %% ../nbs/06_train.ipynb #6cae9ffb
 class PairEncoder(nn.Module):
     "Queries and targets through one `LLaVE` in one forward call; either side may be None."
+
     def __init__(self, model: LLaVE):
         super().__init__()
         self.model = model
@@ -268,11 +283,20 @@ class PairEncoder(nn.Module):
 def side_items(pairs: list[TrainPair], side: str) -> tuple[list[str], list]:
     "The texts and images (path or None) of the `side` ('query', 'target', or 'both': queries then targets) of `pairs`."
     sides = ("query", "target") if side == "both" else (side,)
-    return ([getattr(pair, f"{s}_text") for s in sides for pair in pairs],
-            [getattr(pair, f"{s}_image") for s in sides for pair in pairs])
+    return (
+        [getattr(pair, f"{s}_text") for s in sides for pair in pairs],
+        [getattr(pair, f"{s}_image") for s in sides for pair in pairs],
+    )
 
-def prepare_side(model: LLaVE, pairs: list[TrainPair], side: str, cache=None, overhead: int | None = None,
-                 prepared: dict | None = None) -> dict | RowBatch:
+
+def prepare_side(
+    model: LLaVE,
+    pairs: list[TrainPair],
+    side: str,
+    cache=None,
+    overhead: int | None = None,
+    prepared: dict | None = None,
+) -> dict | RowBatch:
     """The model batch of the `side` of `pairs` (see `side_items`): the processor's padded batch, or with an
     `InputCache` a `RowBatch` of cached inputs grouped by length. `prepared`: the processor's batch of these items
     (on the CPU), made ahead by a data worker (`StepInputs`)."""
@@ -293,14 +317,22 @@ def random_state() -> dict:
         state["cuda"] = torch.cuda.get_rng_state()
     return state
 
+
 def set_random_state(state: dict) -> None:
     torch.set_rng_state(state["cpu"])
     if "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"])
 
 # %% ../nbs/06_train.ipynb #ff6b23fe
-def gradcache_step(encoder: nn.Module, loss_fn, query_chunks: list[dict], target_chunks: list[dict],
-                   scale: float = 1.0, sync: bool = True, autocast=contextlib.nullcontext):
+def gradcache_step(
+    encoder: nn.Module,
+    loss_fn,
+    query_chunks: list[dict],
+    target_chunks: list[dict],
+    scale: float = 1.0,
+    sync: bool = True,
+    autocast=contextlib.nullcontext,
+):
     "GradCache: loss of the full batch with gradients, chunk by chunk. Returns (loss, q [n, d], t [n, d])."
     module = encoder.module if hasattr(encoder, "module") else encoder
     jobs, states, embeddings = [], [], []
@@ -331,8 +363,16 @@ def sync_context(encoder: nn.Module, sync: bool):
         return contextlib.nullcontext()
     return encoder.no_sync()
 
-def plain_step(encoder: nn.Module, loss_fn, query_batch: dict, target_batch: dict,
-               scale: float = 1.0, sync: bool = True, autocast=contextlib.nullcontext):
+
+def plain_step(
+    encoder: nn.Module,
+    loss_fn,
+    query_batch: dict,
+    target_batch: dict,
+    scale: float = 1.0,
+    sync: bool = True,
+    autocast=contextlib.nullcontext,
+):
     """The whole batch with gradient in one forward call (`target_batch` None: `query_batch` holds the queries, then
     the targets). Returns (loss, q [n, d], t [n, d])."""
     with sync_context(encoder, sync):
@@ -349,15 +389,28 @@ def checkpoint_directories(output_dir: str | Path) -> list[Path]:
     "Complete checkpoints under `output_dir`, oldest first."
     return sorted(Path(output_dir).glob("checkpoint-[0-9]*"), key=lambda p: int(p.name.split("-")[1]))
 
+
 def copy_model(checkpoint: str | Path, destination: str | Path) -> Path:
     "Copy the model of `checkpoint` (weights, config, processor; no optimizer or random state) to `destination`, replacing it."
     destination = Path(destination)
     shutil.rmtree(destination, ignore_errors=True)
-    shutil.copytree(checkpoint, destination, ignore=shutil.ignore_patterns("optimizer.pt", "random_state_*", "trainer_state.json"))
+    shutil.copytree(
+        checkpoint, destination, ignore=shutil.ignore_patterns("optimizer.pt", "random_state_*", "trainer_state.json")
+    )
     return destination
 
-def save_checkpoint(output_dir: str | Path, step: int, model: LLaVE, optimizer, scheduler, config: TrainConfig,
-                    rank: int = 0, full_state: dict | None = None, optimizer_state: dict | None = None) -> Path:
+
+def save_checkpoint(
+    output_dir: str | Path,
+    step: int,
+    model: LLaVE,
+    optimizer,
+    scheduler,
+    config: TrainConfig,
+    rank: int = 0,
+    full_state: dict | None = None,
+    optimizer_state: dict | None = None,
+) -> Path:
     "Write checkpoint-`step` atomically (every rank calls this); returns its path."
     output_dir = Path(output_dir)
     final, temporary = output_dir / f"checkpoint-{step}", output_dir / f".checkpoint-{step}.partial"
@@ -371,8 +424,10 @@ def save_checkpoint(output_dir: str | Path, step: int, model: LLaVE, optimizer, 
             save_processor(model.processor, temporary)
             if model.family == "llava_onevision":
                 write_sentence_transformers(temporary, model.dim)
-        torch.save({"optimizer": optimizer_state or optimizer.state_dict(), "scheduler": scheduler.state_dict()},
-                   temporary / "optimizer.pt")
+        torch.save(
+            {"optimizer": optimizer_state or optimizer.state_dict(), "scheduler": scheduler.state_dict()},
+            temporary / "optimizer.pt",
+        )
         state = {"step": step, "config": dataclasses.asdict(config), "python_random": random.getstate()}
         (temporary / "trainer_state.json").write_text(json.dumps(state, indent=1))
     if dist.is_initialized():
@@ -393,9 +448,10 @@ def load_training_state(checkpoint: Path, optimizer, scheduler, rank: int = 0, s
     states = torch.load(checkpoint / "optimizer.pt", weights_only=True, map_location="cpu")
     if sharded is None:
         optimizer.load_state_dict(states["optimizer"])
-    else:   # a full optimizer state saved under FSDP: every rank keeps its shard of it. Parameters that never
+    else:  # a full optimizer state saved under FSDP: every rank keeps its shard of it. Parameters that never
         # received a gradient (the unused LM head) have no state, hence strict=False.
         from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
         options = StateDictOptions(full_state_dict=True, strict=False)
         set_optimizer_state_dict(sharded, optimizer, states["optimizer"], options=options)
     scheduler.load_state_dict(states["scheduler"])
@@ -411,22 +467,31 @@ def load_training_state(checkpoint: Path, optimizer, scheduler, rank: int = 0, s
 class NonFiniteLossError(FloatingPointError):
     "The loss became NaN or infinite."
 
+
 def clip_gradients(optimizer, max_norm: float | None) -> float:
     "Clip the gradients of `optimizer`'s parameters to a total norm of `max_norm` (None: no clipping); returns the norm before."
     parameters = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
     norm = torch.nn.utils.clip_grad_norm_(parameters, max_norm or float("inf"))
-    return float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)   # FSDP: a DTensor of the global norm
+    return float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)  # FSDP: a DTensor of the global norm
+
 
 def make_loss(config: TrainConfig) -> nn.Module:
     "The loss of `config`: LLaVE's (`alpha = 0` is InfoNCE) or Focal-InfoNCE."
     if config.loss == "llave":
         if config.focal_signed:
             raise InputError("focal_signed=True is an option of Focal-InfoNCE: set loss='focal' too")
-        return ContrastiveLoss(tau=config.tau, alpha=config.alpha, symmetric=config.symmetric,
-                               gather=config.gather_negatives)
-    if config.loss == "focal":     # the same gathered negatives as Eq. 5, only the logits differ
-        return ContrastiveLoss(tau=config.tau, alpha=0.0, symmetric=config.symmetric, gather=config.gather_negatives,
-                               focal_margin=config.focal_margin, focal_signed=config.focal_signed)
+        return ContrastiveLoss(
+            tau=config.tau, alpha=config.alpha, symmetric=config.symmetric, gather=config.gather_negatives
+        )
+    if config.loss == "focal":  # the same gathered negatives as Eq. 5, only the logits differ
+        return ContrastiveLoss(
+            tau=config.tau,
+            alpha=0.0,
+            symmetric=config.symmetric,
+            gather=config.gather_negatives,
+            focal_margin=config.focal_margin,
+            focal_signed=config.focal_signed,
+        )
     raise InputError(f"loss must be 'llave' or 'focal', got {config.loss!r}")
 
 # %% ../nbs/06_train.ipynb #0689991f
@@ -437,6 +502,7 @@ def wrap_model(model: LLaVE, config: TrainConfig, world_size: int, device: torch
         return encoder
     if config.sharding == "fsdp":
         from torch.distributed.fsdp import fully_shard
+
         for layer in model.model.model.language_model.layers:
             fully_shard(layer)
         fully_shard(encoder)
@@ -449,6 +515,7 @@ def wrap_model(model: LLaVE, config: TrainConfig, world_size: int, device: torch
 # %% ../nbs/06_train.ipynb #c8ee7d35
 PROFILE_KEYS = ("positive_similarity", "hardest_negative_similarity", "top_negative_share", "effective_negatives")
 
+
 def batch_profile(q: torch.Tensor, t: torch.Tensor, tau: float, alpha: float) -> torch.Tensor:
     "`PROFILE_KEYS` `[4]` of embeddings `q`, `t` `[n, d]` under the loss's `tau` and `alpha` (query→target)."
     s = similarity(q, t)
@@ -456,8 +523,9 @@ def batch_profile(q: torch.Tensor, t: torch.Tensor, tau: float, alpha: float) ->
         return torch.tensor([s.diagonal().mean().item(), float("nan"), float("nan"), float("nan")])
     share = negative_gradient_share(s, tau, alpha)
     hardest = s.masked_fill(torch.eye(len(s), dtype=torch.bool), -2.0).max(1).values
-    return torch.stack([s.diagonal().mean(), hardest.mean(), share.max(1).values.mean(),
-                        (1 / share.pow(2).sum(1)).mean()]).float()
+    return torch.stack(
+        [s.diagonal().mean(), hardest.mean(), share.max(1).values.mean(), (1 / share.pow(2).sum(1)).mean()]
+    ).float()
 
 # %% ../nbs/06_train.ipynb #75a38481
 def side_requests(pairs: list[TrainPair], config: TrainConfig, cached: bool) -> list[tuple[str, list[TrainPair]]]:
@@ -469,25 +537,44 @@ def side_requests(pairs: list[TrainPair], config: TrainConfig, cached: bool) -> 
         return [("query", chunk) for chunk in chunks] + [("target", chunk) for chunk in chunks]
     return [("both", pairs)] if cached else [("query", pairs), ("target", pairs)]
 
-def train_step(encoder, model: LLaVE, loss_fn, batches: list[list[TrainPair]], config: TrainConfig, autocast,
-               cache=None, prepared: list[list[dict]] | None = None):
+
+def train_step(
+    encoder,
+    model: LLaVE,
+    loss_fn,
+    batches: list[list[TrainPair]],
+    config: TrainConfig,
+    autocast,
+    cache=None,
+    prepared: list[list[dict]] | None = None,
+):
     """One optimizer step's forward/backward over `batches` (one per accumulation micro-step); returns stats.
     `prepared[k]`: the processor batches of micro-batch k's `side_requests`, made ahead by data workers."""
     losses, profiles = [], []
     for index, pairs in enumerate(batches):
         sync, scale = index == len(batches) - 1, 1 / len(batches)
         ready = iter(prepared[index]) if prepared is not None else None
-        side = lambda part, name: prepare_side(model, part, name, cache, config.group_overhead,
-                                               next(ready) if ready is not None else None)
+        side = lambda part, name: prepare_side(
+            model, part, name, cache, config.group_overhead, next(ready) if ready is not None else None
+        )
         requests = side_requests(pairs, config, cache is not None)
         if config.gradcache_chunk_size:
             half = len(requests) // 2
-            loss, q, t = gradcache_step(encoder, loss_fn, [side(c, s) for s, c in requests[:half]],
-                                        [side(c, s) for s, c in requests[half:]], scale, sync, autocast)
-        elif cache is not None:     # queries and targets grouped by length together
+            loss, q, t = gradcache_step(
+                encoder,
+                loss_fn,
+                [side(c, s) for s, c in requests[:half]],
+                [side(c, s) for s, c in requests[half:]],
+                scale,
+                sync,
+                autocast,
+            )
+        elif cache is not None:  # queries and targets grouped by length together
             loss, q, t = plain_step(encoder, loss_fn, side(pairs, "both"), None, scale, sync, autocast)
         else:
-            loss, q, t = plain_step(encoder, loss_fn, side(pairs, "query"), side(pairs, "target"), scale, sync, autocast)
+            loss, q, t = plain_step(
+                encoder, loss_fn, side(pairs, "query"), side(pairs, "target"), scale, sync, autocast
+            )
         losses.append(loss)
         profiles.append(batch_profile(q, t, config.tau, config.alpha))
     stats = torch.cat([torch.stack(losses).mean()[None], torch.stack(profiles).mean(0)])
@@ -496,29 +583,44 @@ def train_step(encoder, model: LLaVE, loss_fn, batches: list[list[TrainPair]], c
         stats /= dist.get_world_size()
     return dict(zip(("loss",) + PROFILE_KEYS, stats.tolist()))
 
+
 class StepInputs:
     """A step's micro-batches (this rank's slices, in the sampler's order) and the processor batches of their
     `side_requests` on the CPU: what a data worker makes ahead of the step, so that a run with workers computes
     exactly what a run without them computes."""
-    def __init__(self, model: LLaVE, pairs: list[TrainPair], sampler, config: TrainConfig, rank: int = 0,
-                 world_size: int = 1, cached: bool = False):
+
+    def __init__(
+        self,
+        model: LLaVE,
+        pairs: list[TrainPair],
+        sampler,
+        config: TrainConfig,
+        rank: int = 0,
+        world_size: int = 1,
+        cached: bool = False,
+    ):
         self.model, self.pairs, self.sampler, self.config = model, pairs, sampler, config
         self.rank, self.world_size, self.cached = rank, world_size, cached
 
     def batches(self, step: int) -> list[list[TrainPair]]:
         "The micro-batches of optimizer step `step`."
         accumulation = self.config.gradient_accumulation_steps
-        return [local_batch(self.pairs, self.sampler, step * accumulation + k, self.rank, self.world_size)
-                for k in range(accumulation)]
+        return [
+            local_batch(self.pairs, self.sampler, step * accumulation + k, self.rank, self.world_size)
+            for k in range(accumulation)
+        ]
 
     def __call__(self, step: int) -> tuple[list, list]:
         batches = self.batches(step)
-        return batches, [[self.prepare(part, side) for side, part in side_requests(pairs, self.config, self.cached)]
-                         for pairs in batches]
+        return batches, [
+            [self.prepare(part, side) for side, part in side_requests(pairs, self.config, self.cached)]
+            for pairs in batches
+        ]
 
     def prepare(self, pairs: list[TrainPair], side: str) -> dict:
         texts, images = side_items(pairs, side)
         return self.model.prepare(texts, images if any(i is not None for i in images) else None, on_device=False)
+
 
 def step_stream(inputs: StepInputs, start: int, total: int, workers: int = 0):
     """`(micro-batches, prepared or None)` of steps `start`..`total - 1`: made at each step, or by `workers`
@@ -526,8 +628,16 @@ def step_stream(inputs: StepInputs, start: int, total: int, workers: int = 0):
     if workers <= 0:
         return ((inputs.batches(step), None) for step in range(start, total))
     from torch.utils.data import DataLoader
-    return iter(DataLoader(range(start, total), batch_size=None, collate_fn=inputs, num_workers=workers,
-                           generator=torch.Generator().manual_seed(0)))
+
+    return iter(
+        DataLoader(
+            range(start, total),
+            batch_size=None,
+            collate_fn=inputs,
+            num_workers=workers,
+            generator=torch.Generator().manual_seed(0),
+        )
+    )
 
 # %% ../nbs/06_train.ipynb #1e85fbd4
 def inputs_supported(config: TrainConfig, world_size: int = 1) -> TrainConfig:
@@ -535,14 +645,18 @@ def inputs_supported(config: TrainConfig, world_size: int = 1) -> TrainConfig:
     activation checkpointing drops, and FSDP (fully_shard) takes one forward call a step (one padded batch of
     queries and targets, no prefix); DDP and one process use them all."""
     fsdp = config.sharding == "fsdp" and world_size > 1
-    return dataclasses.replace(config, share_prefix=config.share_prefix and not (config.gradient_checkpointing or fsdp),
-                               group_overhead=None if fsdp else config.group_overhead)
+    return dataclasses.replace(
+        config,
+        share_prefix=config.share_prefix and not (config.gradient_checkpointing or fsdp),
+        group_overhead=None if fsdp else config.group_overhead,
+    )
+
 
 def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None) -> dict:
     """Train `config` (one process, or every rank under torchrun); returns the last step's statistics. `on_step(step,
     total)` is called after every step (a caller's own progress display)."""
     rank, world_size, device = setup_distributed()
-    report_targets(config.report_to)                          # a missing tracker package fails before the model loads
+    report_targets(config.report_to)  # a missing tracker package fails before the model loads
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     output_dir = Path(config.output_dir)
@@ -552,18 +666,31 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
 
     pairs = load_pairs(config)
     micro_batch = config.batch_size * world_size
-    sampler = ModalityBatchSampler.from_pairs(pairs, micro_batch, by_subset=config.batch_by_subset, seed=config.seed,
-                                              distinct_targets=config.defer_duplicate_targets)
-    total_steps = config.max_steps or max(1, int(config.epochs * sampler.per_epoch) // config.gradient_accumulation_steps)
+    sampler = ModalityBatchSampler.from_pairs(
+        pairs,
+        micro_batch,
+        by_subset=config.batch_by_subset,
+        seed=config.seed,
+        distinct_targets=config.defer_duplicate_targets,
+    )
+    total_steps = config.max_steps or max(
+        1, int(config.epochs * sampler.per_epoch) // config.gradient_accumulation_steps
+    )
 
     model = load_model(config, pairs, checkpoint, device)
     encoder = wrap_model(model, config, world_size, device)
-    optimizer = torch.optim.AdamW(model.parameter_groups(config.learning_rate, config.projector_learning_rate,
-                                                         weight_decay=config.weight_decay), fused=True)
-    scheduler = cosine_schedule(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps, config.warmup_from_zero)
+    optimizer = torch.optim.AdamW(
+        model.parameter_groups(config.learning_rate, config.projector_learning_rate, weight_decay=config.weight_decay),
+        fused=True,
+    )
+    scheduler = cosine_schedule(
+        optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps, config.warmup_from_zero
+    )
     loss_fn = loss_fn or make_loss(config)
     config, requested = inputs_supported(config, world_size), config
-    cache = input_cache(model, config.freeze_vision, config.cache_gb, config.share_prefix) if config.cache_inputs else None
+    cache = (
+        input_cache(model, config.freeze_vision, config.cache_gb, config.share_prefix) if config.cache_inputs else None
+    )
     sharded = encoder if config.sharding == "fsdp" and world_size > 1 else None
     start = load_training_state(checkpoint, optimizer, scheduler, rank, sharded) if checkpoint else 0
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16(config, device))
@@ -572,26 +699,47 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "config.json").write_text(json.dumps(dataclasses.asdict(requested), indent=1))
     tracker = Tracker(config.report_to, output_dir, requested, start) if rank == 0 else None
-    progress = tqdm(range(start, total_steps), initial=start, total=total_steps, desc="train",
-                    disable=rank != 0 or not config.show_progress)
+    progress = tqdm(
+        range(start, total_steps),
+        initial=start,
+        total=total_steps,
+        desc="train",
+        disable=rank != 0 or not config.show_progress,
+    )
     stats, started, last_checkpoint = {}, time.perf_counter(), checkpoint
     inputs = StepInputs(model, pairs, sampler, config, rank, world_size, cached=cache is not None)
     for step, (batches, prepared) in zip(progress, step_stream(inputs, start, total_steps, config.num_workers)):
         stats = train_step(encoder, model, loss_fn, batches, config, autocast, cache, prepared)
         if not math.isfinite(stats["loss"]):
-            raise NonFiniteLossError(f"loss is {stats['loss']} at step {step + 1}: training stopped before the "
-                                     f"update; last good checkpoint: {last_checkpoint or 'none'}")
+            raise NonFiniteLossError(
+                f"loss is {stats['loss']} at step {step + 1}: training stopped before the "
+                f"update; last good checkpoint: {last_checkpoint or 'none'}"
+            )
         stats["grad_norm"] = clip_gradients(optimizer, config.max_grad_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        stats.update(step=step + 1, lr=scheduler.get_last_lr()[0],
-                     pairs_per_second=micro_batch * config.gradient_accumulation_steps * (step + 1 - start) / (time.perf_counter() - started))
+        stats.update(
+            step=step + 1,
+            lr=scheduler.get_last_lr()[0],
+            pairs_per_second=micro_batch
+            * config.gradient_accumulation_steps
+            * (step + 1 - start)
+            / (time.perf_counter() - started),
+        )
         if rank == 0 and ((step + 1) % config.log_every == 0 or step + 1 == total_steps):
             log_metrics(output_dir, stats, progress, tracker)
         if config.save_every and ((step + 1) % config.save_every == 0 or step + 1 == total_steps):
-            last_checkpoint = save_checkpoint(output_dir, step + 1, model, optimizer, scheduler, requested, rank,
-                                              *sharded_states(encoder, optimizer, config))
+            last_checkpoint = save_checkpoint(
+                output_dir,
+                step + 1,
+                model,
+                optimizer,
+                scheduler,
+                requested,
+                rank,
+                *sharded_states(encoder, optimizer, config),
+            )
         if on_step is not None:
             on_step(step + 1, total_steps)
     return stats
@@ -603,21 +751,25 @@ def log_metrics(output_dir: Path, stats: dict, progress, tracker=None) -> None:
         handle.write(json.dumps(stats) + "\n")
     if tracker is not None:
         tracker.log(stats)
-    progress.set_postfix(loss=f"{stats['loss']:.4f}", lr=f"{stats['lr']:.2e}",
-                         pairs_s=f"{stats['pairs_per_second']:.1f}")
+    progress.set_postfix(
+        loss=f"{stats['loss']:.4f}", lr=f"{stats['lr']:.2e}", pairs_s=f"{stats['pairs_per_second']:.1f}"
+    )
+
 
 def sharded_states(encoder: nn.Module, optimizer, config: TrainConfig) -> tuple[dict | None, dict | None]:
     "Under FSDP, the full (gathered) model and optimizer states for rank 0 to save; otherwise (None, None)."
     if config.sharding != "fsdp" or not dist.is_initialized():
         return None, None
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+
     options = StateDictOptions(full_state_dict=True, cpu_offload=True)
     model_state, optimizer_state = get_state_dict(encoder, optimizer, options=options)
     prefix = "model.model."
-    return {k[len(prefix):]: v for k, v in model_state.items() if k.startswith(prefix)}, optimizer_state
+    return {k[len(prefix) :]: v for k, v in model_state.items() if k.startswith(prefix)}, optimizer_state
 
 # %% ../nbs/06_train.ipynb #f670b7c1
 REPORT_TO = ("none", "tensorboard", "wandb")
+
 
 def report_targets(report_to: str) -> list[str]:
     "The trackers named in `report_to` (comma-separated), checked: known, and their package installed."
@@ -630,17 +782,26 @@ def report_targets(report_to: str) -> list[str]:
             raise InputError(f"report_to={target} needs the {target} package: pip install {target}")
     return targets
 
+
 class Tracker:
     "Where rank 0 sends a run's scalars besides metrics.jsonl: TensorBoard (`output_dir/tensorboard`) and/or wandb."
+
     def __init__(self, report_to: str, output_dir: Path, config: TrainConfig, start: int = 0):
         targets, self.tensorboard, self.wandb = report_targets(report_to), None, None
         if "tensorboard" in targets:
             from torch.utils.tensorboard import SummaryWriter
+
             self.tensorboard = SummaryWriter(log_dir=str(Path(output_dir) / "tensorboard"), purge_step=start or None)
         if "wandb" in targets:
             import wandb
-            self.wandb = wandb.init(project="llave", name=Path(output_dir).name, dir=str(output_dir),
-                                    config=dataclasses.asdict(config), resume="allow")
+
+            self.wandb = wandb.init(
+                project="llave",
+                name=Path(output_dir).name,
+                dir=str(output_dir),
+                config=dataclasses.asdict(config),
+                resume="allow",
+            )
 
     def log(self, stats: dict) -> None:
         "Send the numbers of one logged step (`stats['step']`) under `train/`."
@@ -648,10 +809,9 @@ class Tracker:
         if self.tensorboard is not None:
             for key, value in scalars.items():
                 self.tensorboard.add_scalar(key, value, stats["step"])
-            self.tensorboard.flush()                    # a run stopped by a bad loss still leaves its events
+            self.tensorboard.flush()  # a run stopped by a bad loss still leaves its events
         if self.wandb is not None:
             self.wandb.log(scalars, step=stats["step"])
-
 
 # %% ../nbs/06_train.ipynb #feb8b778
 def run_train(args) -> int:
@@ -659,7 +819,7 @@ def run_train(args) -> int:
     config = load_config(args.config, args.overrides)
     try:
         stats = train(config, resume=args.resume)
-    except NonFiniteLossError as error:      # one line, from one rank, instead of a traceback per rank
+    except NonFiniteLossError as error:  # one line, from one rank, instead of a traceback per rank
         if distributed_info()[0] == 0:
             print(f"llave train: {error}", file=sys.stderr)
         return 3
@@ -669,6 +829,7 @@ def run_train(args) -> int:
     if distributed_info()[0] == 0:
         print(json.dumps(stats))
     return 0
+
 
 def register_cli(groups: dict) -> None:
     "Add `llave train`."

@@ -28,7 +28,9 @@ __all__ = ['VIDEO_SUFFIXES', 'DATASETS', 'PAPER_BENCHMARK', 'sample_frame_indice
            'format_results', 'load_eval_model', 'run_eval_video', 'register_cli']
 
 # %% ../nbs/08_eval_video.ipynb #f2777e19
-def sample_frame_indices(num_frames: int, native_fps: float, target_fps: float = 3.0, max_frames: int = 32) -> list[int]:
+def sample_frame_indices(
+    num_frames: int, native_fps: float, target_fps: float = 3.0, max_frames: int = 32
+) -> list[int]:
     "Indices (0-based, increasing) of the frames kept from a clip of `num_frames` frames at `native_fps`."
     if num_frames < 1:
         raise InputError(f"a clip needs at least one frame, got num_frames={num_frames}")
@@ -46,6 +48,7 @@ def sample_frame_indices(num_frames: int, native_fps: float, target_fps: float =
 class VideoDecodeError(InputError):
     "A video file that cannot be opened, has no video stream or no frames, or fails to decode."
 
+
 def _open_video(path: Path):
     "Open `path` with PyAV, raising `FileNotFoundError` or `VideoDecodeError` naming it."
     if not path.is_file():
@@ -58,6 +61,7 @@ def _open_video(path: Path):
         container.close()
         raise VideoDecodeError(f"video {path} has no video stream")
     return container
+
 
 def stream_frame_rate(stream) -> float | None:
     "The frame rate PyAV reports for a video stream (average, else guessed, else base rate), or None."
@@ -134,8 +138,11 @@ def _as_matrix(sim: Any, what: str = "sim") -> np.ndarray:
     if sim.ndim != 2 or sim.size == 0:
         raise InputError(f"{what} must be a non-empty 2-D matrix, got shape {sim.shape}")
     if not np.isfinite(sim).all():
-        raise InputError(f"{what} has non-finite entries (NaN or inf), e.g. at {np.argwhere(~np.isfinite(sim))[0].tolist()}")
+        raise InputError(
+            f"{what} has non-finite entries (NaN or inf), e.g. at {np.argwhere(~np.isfinite(sim))[0].tolist()}"
+        )
     return sim
+
 
 def gold_ranks(sim: Any, gold: Sequence[int]) -> np.ndarray:
     "1-based rank of column `gold[i]` in row `i` of `sim` `[rows, columns]`: 1 + number of higher scores."
@@ -147,6 +154,7 @@ def gold_ranks(sim: Any, gold: Sequence[int]) -> np.ndarray:
         raise InputError(f"gold columns must lie in [0, {sim.shape[1]}), got {gold.min()}..{gold.max()}")
     gold_scores = sim[np.arange(sim.shape[0]), gold]
     return 1 + (sim > gold_scores[:, None]).sum(axis=1)
+
 
 def rank_metrics(ranks: Sequence[int]) -> dict[str, float]:
     "R@1, R@5, R@10 (percent), MdR and MnR of 1-based `ranks`."
@@ -167,48 +175,65 @@ def check_caption_video(caption_video: Sequence[int], num_captions: int, num_vid
     "`caption_video` as an int array, checked: one entry per caption, in range, every video captioned."
     caption_video = np.asarray(caption_video)
     if caption_video.shape != (num_captions,) or not np.issubdtype(caption_video.dtype, np.integer):
-        raise InputError(f"caption_video must hold one video index per caption ({num_captions}), got shape {caption_video.shape}")
+        raise InputError(
+            f"caption_video must hold one video index per caption ({num_captions}), got shape {caption_video.shape}"
+        )
     if caption_video.min() < 0 or caption_video.max() >= num_videos:
-        raise InputError(f"caption_video entries must lie in [0, {num_videos}), got {caption_video.min()}..{caption_video.max()}")
+        raise InputError(
+            f"caption_video entries must lie in [0, {num_videos}), got {caption_video.min()}..{caption_video.max()}"
+        )
     uncaptioned = np.setdiff1d(np.arange(num_videos), caption_video)
     if uncaptioned.size:
         raise InputError(f"video(s) {uncaptioned[:5].tolist()} have no caption")
     return caption_video
 
+
 def video_to_text_scores(sim: Any, caption_video: Sequence[int]) -> np.ndarray:
     "`[videos, videos]`: entry [v, w] is the best similarity between video v and a caption of video w."
     sim = _as_matrix(sim)
     caption_video = check_caption_video(caption_video, *sim.shape)
-    best = np.full((sim.shape[1], sim.shape[1]), -np.inf)   # best[w, v]: captions of w against video v
+    best = np.full((sim.shape[1], sim.shape[1]), -np.inf)  # best[w, v]: captions of w against video v
     np.maximum.at(best, caption_video, sim)
     return best.T
+
 
 def multi_caption_metrics(sim: Any, caption_video: Sequence[int]) -> dict[str, dict[str, float]]:
     "Text→video and video→text metrics of a `[captions, videos]` matrix; `caption_video[c]` is caption c's video."
     sim = _as_matrix(sim)
     caption_video = check_caption_video(caption_video, *sim.shape)
-    return {"text_to_video": rank_metrics(gold_ranks(sim, caption_video)),
-            "video_to_text": retrieval_metrics(video_to_text_scores(sim, caption_video))}
+    return {
+        "text_to_video": rank_metrics(gold_ranks(sim, caption_video)),
+        "video_to_text": retrieval_metrics(video_to_text_scores(sim, caption_video)),
+    }
 
 # %% ../nbs/08_eval_video.ipynb #25aaeb64
 VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mkv")
 
+
 @dataclass
 class VideoSet:
     "Clips and captions of a retrieval test set; `caption_video[c]` indexes caption c's clip."
+
     name: str
     video_ids: list[str]
     video_paths: list[Path]
     captions: list[str]
     caption_video: list[int]
-    skipped: dict[str, str] = field(default_factory=dict)   # clip id -> why it was left out
+    skipped: dict[str, str] = field(default_factory=dict)  # clip id -> why it was left out
 
     def subset(self, keep: Sequence[int], skipped: dict[str, str] | None = None) -> VideoSet:
         "The clips at indices `keep` (in that order) with their captions; `skipped` adds to the record."
         position = {old: new for new, old in enumerate(keep)}
         pairs = [(position[v], c) for v, c in zip(self.caption_video, self.captions) if v in position]
-        return VideoSet(self.name, [self.video_ids[i] for i in keep], [self.video_paths[i] for i in keep],
-                        [c for _, c in pairs], [v for v, _ in pairs], {**self.skipped, **(skipped or {})})
+        return VideoSet(
+            self.name,
+            [self.video_ids[i] for i in keep],
+            [self.video_paths[i] for i in keep],
+            [c for _, c in pairs],
+            [v for v, _ in pairs],
+            {**self.skipped, **(skipped or {})},
+        )
+
 
 def find_video_file(videos_dir: str | Path, video_id: str, suffixes: Sequence[str] = VIDEO_SUFFIXES) -> Path | None:
     "The first existing `videos_dir/{video_id}{suffix}`, or None."
@@ -219,8 +244,15 @@ def find_video_file(videos_dir: str | Path, video_id: str, suffixes: Sequence[st
     return None
 
 # %% ../nbs/08_eval_video.ipynb #88710cb7
-def make_video_set(name: str, video_ids: Sequence[str], pairs: Sequence[tuple[str, str]], videos_dir: str | Path,
-                   *, source: str = "annotations", skip_bad: bool = False) -> VideoSet:
+def make_video_set(
+    name: str,
+    video_ids: Sequence[str],
+    pairs: Sequence[tuple[str, str]],
+    videos_dir: str | Path,
+    *,
+    source: str = "annotations",
+    skip_bad: bool = False,
+) -> VideoSet:
     "A `VideoSet` from clip ids and (clip id, caption) pairs, with files found under `videos_dir`."
     index = {}
     for video_id in video_ids:
@@ -239,14 +271,18 @@ def make_video_set(name: str, video_ids: Sequence[str], pairs: Sequence[tuple[st
     paths = [find_video_file(videos_dir, video_id) for video_id in video_ids]
     missing = [video_id for video_id, path in zip(video_ids, paths) if path is None]
     if missing and not skip_bad:
-        raise FileNotFoundError(f"{len(missing)} video(s) missing under {videos_dir} (tried {', '.join(VIDEO_SUFFIXES)}): "
-                                f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+        raise FileNotFoundError(
+            f"{len(missing)} video(s) missing under {videos_dir} (tried {', '.join(VIDEO_SUFFIXES)}): "
+            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+        )
     full = VideoSet(name, list(video_ids), paths, [c for _, c in pairs], [index[v] for v, _ in pairs])
     keep = [i for i, path in enumerate(paths) if path is not None]
     return full.subset(keep, {video_id: "video file not found" for video_id in missing})
 
 # %% ../nbs/08_eval_video.ipynb #44ed5408
-def load_msrvtt(annotations: str | Path, videos_dir: str | Path, *, name: str = "msrvtt", skip_bad: bool = False) -> VideoSet:
+def load_msrvtt(
+    annotations: str | Path, videos_dir: str | Path, *, name: str = "msrvtt", skip_bad: bool = False
+) -> VideoSet:
     "MSR-VTT-style test set: a CSV of `video_id, sentence` rows; clips `{video_id}.mp4` (or .webm) in `videos_dir`."
     annotations = Path(annotations)
     if not annotations.is_file():
@@ -270,12 +306,20 @@ def load_msrvtt(annotations: str | Path, videos_dir: str | Path, *, name: str = 
 # %% ../nbs/08_eval_video.ipynb #301bf091
 class _CaptionUnpickler(pickle.Unpickler):
     "An unpickler for caption files: plain containers and strings only, any other global refused."
-    allowed = {("builtins", n) for n in ("dict", "list", "tuple", "str")} | {("__builtin__", n) for n in ("dict", "list", "tuple", "str", "unicode")} | {("collections", "OrderedDict")}
+
+    allowed = (
+        {("builtins", n) for n in ("dict", "list", "tuple", "str")}
+        | {("__builtin__", n) for n in ("dict", "list", "tuple", "str", "unicode")}
+        | {("collections", "OrderedDict")}
+    )
 
     def find_class(self, module: str, name: str):
         if (module, name) in self.allowed:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing global {module}.{name}: a caption file holds only dicts, lists and strings")
+        raise pickle.UnpicklingError(
+            f"refusing global {module}.{name}: a caption file holds only dicts, lists and strings"
+        )
+
 
 def read_caption_pickle(path: str | Path) -> dict[str, list]:
     "The `{video_id: [caption tokens, ...]}` dict of an MSVD-style `raw-captions.pkl` (trusted dataset file)."
@@ -291,6 +335,7 @@ def read_caption_pickle(path: str | Path) -> dict[str, list]:
         raise InputError(f"{path}: expected a dict of video id -> captions, got {type(captions).__name__}")
     return captions
 
+
 def caption_text(tokens: Any, where: str) -> str:
     "A caption from a token list (joined with spaces) or a plain string; `where` names it in errors."
     if isinstance(tokens, str):
@@ -304,8 +349,14 @@ def caption_text(tokens: Any, where: str) -> str:
     return text
 
 # %% ../nbs/08_eval_video.ipynb #07506cb4
-def load_msvd(captions_path: str | Path, videos_dir: str | Path, test_list: str | Path | None = None, *,
-              name: str = "msvd", skip_bad: bool = False) -> VideoSet:
+def load_msvd(
+    captions_path: str | Path,
+    videos_dir: str | Path,
+    test_list: str | Path | None = None,
+    *,
+    name: str = "msvd",
+    skip_bad: bool = False,
+) -> VideoSet:
     "MSVD-style test set: ids in `test_list` (default: test_list.txt beside the captions), all their captions."
     captions_path = Path(captions_path)
     if captions_path.is_dir():
@@ -322,23 +373,34 @@ def load_msvd(captions_path: str | Path, videos_dir: str | Path, test_list: str 
         entries = captions[video_id]
         if not isinstance(entries, (list, tuple)) or not entries:
             raise InputError(f"{captions_path}: video {video_id!r} needs a non-empty list of captions")
-        pairs += [(video_id, caption_text(tokens, f"{captions_path} video {video_id!r} caption {number}"))
-                  for number, tokens in enumerate(entries)]
+        pairs += [
+            (video_id, caption_text(tokens, f"{captions_path} video {video_id!r} caption {number}"))
+            for number, tokens in enumerate(entries)
+        ]
     return make_video_set(name, video_ids, pairs, videos_dir, source=str(captions_path), skip_bad=skip_bad)
 
 # %% ../nbs/08_eval_video.ipynb #25146a01
 DATASETS = ("msrvtt", "msvd", "mini", "mini_vtt", "mini_vd")
 
+
 def mini_video_dir(dataset: str, mini_root: str | Path | None = None) -> Path:
     "Folder of an MMEB-mini video set (`mini_vtt` or `mini_vd`), generating the benchmark if needed."
     if mini_root is None:
         from llave.minimmeb import ensure_mini
+
         mini_root = ensure_mini()
     return Path(mini_root) / "video" / dataset
 
-def load_video_set(dataset: str, videos: str | Path | None = None, annotations: str | Path | None = None, *,
-                   test_list: str | Path | None = None, mini_root: str | Path | None = None,
-                   skip_bad: bool = False) -> VideoSet:
+
+def load_video_set(
+    dataset: str,
+    videos: str | Path | None = None,
+    annotations: str | Path | None = None,
+    *,
+    test_list: str | Path | None = None,
+    mini_root: str | Path | None = None,
+    skip_bad: bool = False,
+) -> VideoSet:
     "The `VideoSet` of `dataset` (one of `DATASETS`); the real sets need `videos` and `annotations`."
     if dataset not in DATASETS:
         raise InputError(f"unknown video dataset {dataset!r}; choose from {', '.join(DATASETS)}")
@@ -346,7 +408,9 @@ def load_video_set(dataset: str, videos: str | Path | None = None, annotations: 
     if dataset.startswith("mini"):
         folder = mini_video_dir(dataset, mini_root)
         videos = videos or folder / "videos"
-        annotations = annotations or folder / ("MSRVTT_JSFUSION_test.csv" if dataset == "mini_vtt" else "raw-captions.pkl")
+        annotations = annotations or folder / (
+            "MSRVTT_JSFUSION_test.csv" if dataset == "mini_vtt" else "raw-captions.pkl"
+        )
     elif videos is None or annotations is None:
         raise InputError(f"dataset {dataset} needs both a video folder and an annotation file")
     if dataset in ("msrvtt", "mini_vtt"):
@@ -354,17 +418,30 @@ def load_video_set(dataset: str, videos: str | Path | None = None, annotations: 
     return load_msvd(annotations, videos, test_list, name=dataset, skip_bad=skip_bad)
 
 # %% ../nbs/08_eval_video.ipynb #736e4d29
-def encode_clips(model, videos: VideoSet, *, fps: float = 3.0, max_frames: int = 32, batch_size: int = 8,
-                 skip_bad: bool = False, show_progress: bool = False,
-                 max_length: int = VIDEO_MAX_LENGTH) -> tuple[torch.Tensor, list[int], dict[str, str]]:
+def encode_clips(
+    model,
+    videos: VideoSet,
+    *,
+    fps: float = 3.0,
+    max_frames: int = 32,
+    batch_size: int = 8,
+    skip_bad: bool = False,
+    show_progress: bool = False,
+    max_length: int = VIDEO_MAX_LENGTH,
+) -> tuple[torch.Tensor, list[int], dict[str, str]]:
     "Embeddings `[kept, d]` of the clips that decode, their indices in `videos`, and {id: reason} of the others."
     embeddings, kept, skipped, batch = [], [], {}, []
 
     def flush():
         if batch:
             prompts = [VIDEO_PROMPT] * len(batch)
-            embeddings.append(model.encode_video(batch, texts=prompts, batch_size=len(batch), show_progress=False,
-                                                 max_length=max_length).float().cpu())
+            embeddings.append(
+                model.encode_video(
+                    batch, texts=prompts, batch_size=len(batch), show_progress=False, max_length=max_length
+                )
+                .float()
+                .cpu()
+            )
             batch.clear()
 
     for index, (video_id, path) in enumerate(zip(videos.video_ids, videos.video_paths)):
@@ -374,7 +451,9 @@ def encode_clips(model, videos: VideoSet, *, fps: float = 3.0, max_frames: int =
             frames = decode_video(path, fps=fps, max_frames=max_frames)
         except (VideoDecodeError, FileNotFoundError) as error:
             if not skip_bad:
-                raise VideoDecodeError(f"{videos.name} video {video_id!r}: {error} (use skip_bad / --skip-bad to leave it out)") from error
+                raise VideoDecodeError(
+                    f"{videos.name} video {video_id!r}: {error} (use skip_bad / --skip-bad to leave it out)"
+                ) from error
             skipped[video_id] = str(error)
             continue
         batch.append(frames)
@@ -384,46 +463,82 @@ def encode_clips(model, videos: VideoSet, *, fps: float = 3.0, max_frames: int =
     flush()
     return (torch.cat(embeddings) if embeddings else torch.empty(0, model.dim)), kept, skipped
 
+
 def shard_clips(model, videos: VideoSet, **options) -> tuple[torch.Tensor, list[int], dict[str, str]]:
     """`encode_clips` over the processes of torch.distributed (rank r takes clips r, r + world, ...); every rank gets
     the whole result, in the clips' order. One process: `encode_clips`."""
     from llave.loss import distributed_info
+
     rank, world = distributed_info()
     if world == 1:
         return encode_clips(model, videos, **options)
     import torch.distributed as dist
+
     mine = list(range(rank, len(videos.video_ids), world))
     vectors, kept, skipped = encode_clips(model, videos.subset(mine), **options)
     parts = [None] * world
     dist.all_gather_object(parts, (vectors.cpu(), [mine[k] for k in kept], skipped))
     order = sorted(range(sum(len(p[1]) for p in parts)), key=[i for p in parts for i in p[1]].__getitem__)
-    return (torch.cat([p[0] for p in parts])[order], sorted(i for p in parts for i in p[1]),
-            {k: v for p in parts for k, v in p[2].items()})
+    return (
+        torch.cat([p[0] for p in parts])[order],
+        sorted(i for p in parts for i in p[1]),
+        {k: v for p in parts for k, v in p[2].items()},
+    )
 
-def encode_captions(model, captions: Sequence[str], *, batch_size: int = 32, show_progress: bool = False) -> torch.Tensor:
+
+def encode_captions(
+    model, captions: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
+) -> torch.Tensor:
     "Caption embeddings `[n, d]` with the released text prompt."
     texts = [CAPTION_PROMPT.format(caption=caption) for caption in captions]
     return model.encode(texts=texts, batch_size=batch_size, show_progress=show_progress).float().cpu()
 
 # %% ../nbs/08_eval_video.ipynb #f483eb83
-def evaluate_video_retrieval(model, videos: VideoSet, *, fps: float = 3.0, max_frames: int = 32, batch_size: int = 8,
-                             text_batch_size: int = 32, skip_bad: bool = False, show_progress: bool = False,
-                             max_length: int = VIDEO_MAX_LENGTH) -> dict:
+def evaluate_video_retrieval(
+    model,
+    videos: VideoSet,
+    *,
+    fps: float = 3.0,
+    max_frames: int = 32,
+    batch_size: int = 8,
+    text_batch_size: int = 32,
+    skip_bad: bool = False,
+    show_progress: bool = False,
+    max_length: int = VIDEO_MAX_LENGTH,
+) -> dict:
     "Text→video and video→text metrics of `model` on `videos`, with the counts, settings and skipped clips."
     with torch.no_grad():
-        video_embeddings, kept, skipped = shard_clips(model, videos, fps=fps, max_frames=max_frames, batch_size=batch_size,
-                                                      skip_bad=skip_bad, show_progress=show_progress, max_length=max_length)
+        video_embeddings, kept, skipped = shard_clips(
+            model,
+            videos,
+            fps=fps,
+            max_frames=max_frames,
+            batch_size=batch_size,
+            skip_bad=skip_bad,
+            show_progress=show_progress,
+            max_length=max_length,
+        )
         if not kept:
             raise InputError(f"{videos.name}: no video could be decoded ({len(skipped)} skipped)")
         videos = videos.subset(kept, skipped)
-        text_embeddings = encode_captions(model, videos.captions, batch_size=text_batch_size, show_progress=show_progress)
+        text_embeddings = encode_captions(
+            model, videos.captions, batch_size=text_batch_size, show_progress=show_progress
+        )
     sim = text_embeddings @ video_embeddings.T
-    return {"dataset": videos.name, "num_videos": len(videos.video_ids), "num_captions": len(videos.captions),
-            **multi_caption_metrics(sim, videos.caption_video),
-            "fps": fps, "max_frames": max_frames, "max_length": max_length, "skipped": dict(videos.skipped)}
+    return {
+        "dataset": videos.name,
+        "num_videos": len(videos.video_ids),
+        "num_captions": len(videos.captions),
+        **multi_caption_metrics(sim, videos.caption_video),
+        "fps": fps,
+        "max_frames": max_frames,
+        "max_length": max_length,
+        "skipped": dict(videos.skipped),
+    }
 
 # %% ../nbs/08_eval_video.ipynb #444bc84d
 PAPER_BENCHMARK = {"msrvtt": "MSR-VTT", "mini_vtt": "MSR-VTT", "msvd": "MSVD", "mini_vd": "MSVD"}
+
 
 def paper_rows(dataset: str) -> dict[str, list[float]]:
     "Table 4's text→video R@1, R@5, R@10 per model for the benchmark `dataset` stands for."
@@ -432,6 +547,7 @@ def paper_rows(dataset: str) -> dict[str, list[float]]:
     columns = [table["_columns"].index(f"{benchmark} R@{k}") for k in (1, 5, 10)]
     return {model: [values[i] for i in columns] for model, values in table.items() if not model.startswith("_")}
 
+
 # Results are written with `llave.core.write_json_atomic` (temporary file, then `os.replace`).
 
 # %% ../nbs/08_eval_video.ipynb #b5ba39b4
@@ -439,8 +555,11 @@ def format_results(result: dict, label: str = "this run") -> str:
     "A text table: the run's text→video and video→text metrics, and the paper's Table 4 rows."
     dataset = result["dataset"]
     header = f"{'':34s}{'R@1':>7s}{'R@5':>7s}{'R@10':>7s}{'MdR':>7s}{'MnR':>8s}"
-    lines = [f"{dataset}: {result['num_videos']} videos, {result['num_captions']} captions"
-             f" ({result['fps']:g} fps, at most {result['max_frames']} frames)", header]
+    lines = [
+        f"{dataset}: {result['num_videos']} videos, {result['num_captions']} captions"
+        f" ({result['fps']:g} fps, at most {result['max_frames']} frames)",
+        header,
+    ]
     for direction in ("text_to_video", "video_to_text"):
         m = result[direction]
         name = f"{label} {'text->video' if direction == 'text_to_video' else 'video->text'}"
@@ -458,23 +577,45 @@ def format_results(result: dict, label: str = "this run") -> str:
 def load_eval_model(path: str | Path, device: str | None = None, dtype: str = "auto"):
     "The `LLaVE` model saved at `path`, as `llave eval mmeb` loads it (a seam the tests replace with a stand-in)."
     from llave.eval import load_encoder
+
     return load_encoder(str(path), device, dtype)
+
 
 def run_eval_video(args) -> int:
     """Run `llave eval video` with parsed `args`: evaluate, write `video_{dataset}.json`, print the table. Under
     torchrun the clips are shared among the processes and rank 0 writes."""
     from llave.loss import distributed_info
     from llave.train import setup_distributed
+
     rank = setup_distributed()[0]
-    videos = load_video_set(args.dataset, args.videos, args.annotations, test_list=args.test_list,
-                            mini_root=args.mini_root, skip_bad=args.skip_bad)
+    videos = load_video_set(
+        args.dataset,
+        args.videos,
+        args.annotations,
+        test_list=args.test_list,
+        mini_root=args.mini_root,
+        skip_bad=args.skip_bad,
+    )
     model = load_eval_model(args.model, args.device, args.dtype)
-    result = evaluate_video_retrieval(model, videos, fps=args.fps, max_frames=args.max_frames, batch_size=args.batch_size,
-                                      text_batch_size=args.text_batch_size, skip_bad=args.skip_bad, show_progress=rank == 0,
-                                      max_length=args.max_length)
+    result = evaluate_video_retrieval(
+        model,
+        videos,
+        fps=args.fps,
+        max_frames=args.max_frames,
+        batch_size=args.batch_size,
+        text_batch_size=args.text_batch_size,
+        skip_bad=args.skip_bad,
+        show_progress=rank == 0,
+        max_length=args.max_length,
+    )
     if rank != 0:
         return 0
-    result = {"model": str(args.model), **result, "paper_table4_t2v": paper_rows(result["dataset"]), "processes": distributed_info()[1]}
+    result = {
+        "model": str(args.model),
+        **result,
+        "paper_table4_t2v": paper_rows(result["dataset"]),
+        "processes": distributed_info()[1],
+    }
     path = write_json_atomic(Path(args.out) / f"video_{args.dataset}.json", result)
     print(format_results(result, label=Path(args.model).name or "model"))
     print(f"results written to {path}")
@@ -483,9 +624,14 @@ def run_eval_video(args) -> int:
 # %% ../nbs/08_eval_video.ipynb #16c76b6d
 def register_cli(groups: dict) -> None:
     "Add `llave eval video` to the `eval` group."
-    parser = groups["eval"].add_parser("video", help="zero-shot text-video retrieval (MSR-VTT, MSVD, MMEB-mini video)",
-                                       description="Zero-shot text-video retrieval: R@1/5/10, MdR, MnR both ways.")
-    parser.add_argument("--model", required=True, help="model folder or hub id, e.g. zhibinlan/LLaVE-0.5B (LLaVE.from_pretrained)")
+    parser = groups["eval"].add_parser(
+        "video",
+        help="zero-shot text-video retrieval (MSR-VTT, MSVD, MMEB-mini video)",
+        description="Zero-shot text-video retrieval: R@1/5/10, MdR, MnR both ways.",
+    )
+    parser.add_argument(
+        "--model", required=True, help="model folder or hub id, e.g. zhibinlan/LLaVE-0.5B (LLaVE.from_pretrained)"
+    )
     parser.add_argument("--dataset", required=True, choices=DATASETS, help="mini = mini_vtt (MMEB-mini, MSR-VTT-like)")
     parser.add_argument("--videos", help="folder of the clips ({id}.mp4, .webm, .avi or .mkv); default for mini sets")
     parser.add_argument("--annotations", help="MSR-VTT: the test CSV; MSVD: raw-captions.pkl or its folder")
@@ -496,10 +642,18 @@ def register_cli(groups: dict) -> None:
     parser.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
     parser.add_argument("--text-batch-size", type=int, default=32, help="captions per forward pass")
     parser.add_argument("--skip-bad", action="store_true", help="leave out missing/undecodable clips and report them")
-    parser.add_argument("--max-length", type=int, default=VIDEO_MAX_LENGTH,
-                        help=f"tokens per clip (default {VIDEO_MAX_LENGTH}, the released video evaluation's limit)")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=VIDEO_MAX_LENGTH,
+        help=f"tokens per clip (default {VIDEO_MAX_LENGTH}, the released video evaluation's limit)",
+    )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
-                        help="model dtype (auto: bf16 on GPU, fp32 on CPU)")
+    parser.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="model dtype (auto: bf16 on GPU, fp32 on CPU)",
+    )
     parser.add_argument("--mini-root", default=None, help="MMEB-mini root (default: generated by llave.minimmeb)")
     parser.set_defaults(func=run_eval_video)

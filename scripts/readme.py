@@ -5,6 +5,7 @@ Markdown cells are copied as they are; code cells become ```python blocks, excep
 moved one level down and its relative links made relative to the repository). `--check` exits 1 when README.md
 differs from what it would write.
 """
+
 import json
 import posixpath
 import re
@@ -35,7 +36,7 @@ def render(notebook: Path) -> str:
         if cell["cell_type"] == "markdown":
             parts.append(source)
         elif source.startswith(INCLUDE):
-            parts.append(include(source.splitlines()[0][len(INCLUDE):].strip()))
+            parts.append(include(source.splitlines()[0][len(INCLUDE) :].strip()))
         else:
             parts.append(f"```python\n{source}\n```")
     return "\n\n".join(parts) + "\n"

@@ -10,6 +10,7 @@ Every lesson notebook is committed with its outputs so that a reader on GitHub s
 the last digits of float sums differ between machines); what must match is each cell's printed text otherwise,
 and the number of figures. A notebook whose code changed without re-running it fails with the cell and the line.
 """
+
 import argparse
 import base64
 import io
@@ -20,7 +21,9 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")   # transformers' load/save bars stay out of the committed outputs
+os.environ.setdefault(
+    "HF_HUB_DISABLE_PROGRESS_BARS", "1"
+)  # transformers' load/save bars stay out of the committed outputs
 
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
@@ -31,7 +34,7 @@ from PIL import Image
 
 SKIPPED = {"notest", "slow", "gpu"}
 FIGURE_RC = {"figure.dpi": 50, "savefig.dpi": 50}
-MAX_WIDTH = 720                                            # pixels: the notebooks stay under 300 KB
+MAX_WIDTH = 720  # pixels: the notebooks stay under 300 KB
 NUMBER = re.compile(r"[-+]?\d[\d,_]*(\.\d+)?([eE][-+]?\d+)?")
 MASKS = [(re.compile(r"0x[0-9a-fA-F]+"), "<address>"), (re.compile(r"(?:/[^\s'\"/]+){2,}/?"), "<path>")]
 
@@ -42,13 +45,15 @@ def execute(path: Path):
 
     def skip(cell) -> bool:
         skipped = cell.cell_type != "code" or bool(SKIPPED & set(getattr(cell, "directives_", None) or {}))
-        if not skipped:       # execnb keeps a cell's old outputs when it now prints nothing: a cell run starts empty
+        if not skipped:  # execnb keeps a cell's old outputs when it now prints nothing: a cell run starts empty
             cell.outputs = []
         return skipped
 
     shell = CaptureShell(path)
-    shell.run(f"%config InlineBackend.figure_formats = ['png']\n%config InlineBackend.rc = {FIGURE_RC!r}\n"
-              f"import matplotlib; matplotlib.rcParams.update({FIGURE_RC!r})")
+    shell.run(
+        f"%config InlineBackend.figure_formats = ['png']\n%config InlineBackend.rc = {FIGURE_RC!r}\n"
+        f"import matplotlib; matplotlib.rcParams.update({FIGURE_RC!r})"
+    )
     with working_directory(path.parent):
         shell.run_all(notebook, exc_stop=True, preproc=skip)
     raw = read_nb(path)
@@ -128,10 +133,12 @@ def main():
     parser.add_argument("--workers", type=int, default=1, help="notebooks run at once, each in its own process")
     args = parser.parse_args()
     paths = [path.resolve() for path in args.notebooks]
-    if len(paths) > 1:                               # one process per notebook, as nbdev_test does
+    if len(paths) > 1:  # one process per notebook, as nbdev_test does
+
         def one(path: Path) -> subprocess.CompletedProcess:
             command = [sys.executable, __file__, *(["--check"] if args.check else []), str(path)]
             return subprocess.run(command, capture_output=True, text=True)
+
         with ThreadPoolExecutor(args.workers) as pool:
             results = list(pool.map(one, paths))
         failed = [path.name for path, result in zip(paths, results) if result.returncode != 0]
@@ -151,8 +158,10 @@ def main():
     print(f"{'ok' if not problems else 'FAILED':6s} {path.name}")
     if problems:
         print("\n".join(f"    {line}" for line in problems))
-        print(f"stale outputs: re-run with `python scripts/run_notebook.py nbs/{path.name} && nbdev_clean` and commit",
-              file=sys.stderr)
+        print(
+            f"stale outputs: re-run with `python scripts/run_notebook.py nbs/{path.name} && nbdev_clean` and commit",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -20,6 +20,7 @@ min in all). The committed data/demo/negatives is the shorter study that holds u
 Finished runs are skipped on a rerun; `--reuse-demo runs/demo` takes a default `llave demo`'s InfoNCE and LLaVE runs
 as alpha 0 and 9 (6 of the 18 alpha runs), after checking that the demo ran with the same settings.
 """
+
 import argparse
 import json
 import os
@@ -29,30 +30,61 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from llave.mini.demo import DEMO_RESULTS, DEMO_STARTS, DemoSettings
-from llave.mini.weighting import NEGATIVES_BUDGETS, SWEEP_ALPHAS, alpha_sweep, alpha_verdict, export_sweep, negatives_sweep, negatives_verdict
+from llave.mini.weighting import (
+    NEGATIVES_BUDGETS,
+    SWEEP_ALPHAS,
+    alpha_sweep,
+    alpha_verdict,
+    export_sweep,
+    negatives_sweep,
+    negatives_verdict,
+)
 
 
 def parse(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", choices=("alpha", "negatives", "both"))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=DemoSettings.steps, help="steps of a batch-32 run (negatives: scaled under --budget pairs; "
-                        "under updates each step is an update of the largest batch's pairs)")
-    parser.add_argument("--eval-rows", type=int, default=DemoSettings.eval_rows,
-                        help="queries per MMEB-mini dataset (0: all 1000)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=DemoSettings.steps,
+        help="steps of a batch-32 run (negatives: scaled under --budget pairs; "
+        "under updates each step is an update of the largest batch's pairs)",
+    )
+    parser.add_argument(
+        "--eval-rows", type=int, default=DemoSettings.eval_rows, help="queries per MMEB-mini dataset (0: all 1000)"
+    )
     parser.add_argument("--no-video", dest="video", action="store_false", help="skip zero-shot video retrieval")
     parser.add_argument("--alphas", type=float, nargs="+", default=list(SWEEP_ALPHAS))
-    parser.add_argument("--reuse-demo", default=None, help="a `llave demo --out` directory made with the same settings: "
-                        "its InfoNCE and LLaVE runs become the sweep's alpha=0 and alpha=9 runs instead of training again")
+    parser.add_argument(
+        "--reuse-demo",
+        default=None,
+        help="a `llave demo --out` directory made with the same settings: "
+        "its InfoNCE and LLaVE runs become the sweep's alpha=0 and alpha=9 runs instead of training again",
+    )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32, 128])
     parser.add_argument("--chunk-size", type=int, default=32, help="GradCache chunk for larger batches (0: off)")
-    parser.add_argument("--budget", choices=NEGATIVES_BUDGETS, default="pairs",
-                        help="pairs: every batch size sees steps*32 pairs; steps: every batch size takes --steps steps; "
-                             "updates: --steps updates of the largest batch's pairs, smaller batches accumulated")
-    parser.add_argument("--start", choices=DEMO_STARTS, default=DemoSettings.start,
-                        help="initial model (pretrained: the demo's; pretrain: rebuilt here; random: the first demo's)")
-    parser.add_argument("--line-drawings", type=int, default=None, metavar="N",
-                        help="with --start pretrain: N outline scenes in the generative stage (default: the recipe's 1000)")
+    parser.add_argument(
+        "--budget",
+        choices=NEGATIVES_BUDGETS,
+        default="pairs",
+        help="pairs: every batch size sees steps*32 pairs; steps: every batch size takes --steps steps; "
+        "updates: --steps updates of the largest batch's pairs, smaller batches accumulated",
+    )
+    parser.add_argument(
+        "--start",
+        choices=DEMO_STARTS,
+        default=DemoSettings.start,
+        help="initial model (pretrained: the demo's; pretrain: rebuilt here; random: the first demo's)",
+    )
+    parser.add_argument(
+        "--line-drawings",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --start pretrain: N outline scenes in the generative stage (default: the recipe's 1000)",
+    )
     parser.add_argument("--runs", default="runs/sweeps", help="where the runs go (checkpoints; not committed)")
     parser.add_argument("--export", default=str(DEMO_RESULTS), help="where alpha_sweep/ and negatives/ are exported")
     parser.add_argument("--no-progress", action="store_true")
@@ -61,9 +93,13 @@ def parse(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse(argv)
-    settings = DemoSettings(start=args.start, eval_rows=args.eval_rows or None, video=args.video,
-                            show_progress=not args.no_progress,
-                            line_drawings=args.line_drawings).with_steps(args.steps)     # as `llave demo --steps`
+    settings = DemoSettings(
+        start=args.start,
+        eval_rows=args.eval_rows or None,
+        video=args.video,
+        show_progress=not args.no_progress,
+        line_drawings=args.line_drawings,
+    ).with_steps(args.steps)  # as `llave demo --steps`
     runs, export = Path(args.runs), Path(args.export)
     if args.which in ("alpha", "both"):
         started = time.perf_counter()
@@ -73,8 +109,14 @@ def main(argv=None) -> int:
         print(f"alpha sweep: {(time.perf_counter() - started) / 60:.1f} min; exported to {export / 'alpha_sweep'}")
     if args.which in ("negatives", "both"):
         started = time.perf_counter()
-        negatives_sweep(runs / "negatives", tuple(args.batch_sizes), args.seeds, settings,
-                        chunk_size=args.chunk_size or None, budget=args.budget)
+        negatives_sweep(
+            runs / "negatives",
+            tuple(args.batch_sizes),
+            args.seeds,
+            settings,
+            chunk_size=args.chunk_size or None,
+            budget=args.budget,
+        )
         export_sweep(runs / "negatives", export / "negatives")
         print(negatives_verdict(json.loads((runs / "negatives" / "negatives.json").read_text())))
         print(f"negatives sweep: {(time.perf_counter() - started) / 60:.1f} min; exported to {export / 'negatives'}")

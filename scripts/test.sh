@@ -23,8 +23,10 @@ if ! git diff --exit-code --stat -- nbs/; then
     exit 1
 fi
 
-echo "== lint: ruff (pyflakes: unused imports, undefined names) over llave/, nbs/, tests/, scripts/, benchmarks/"
+echo "== lint: ruff (unused imports, undefined names, line length) over llave/, nbs/, tests/, scripts/, benchmarks/"
 ruff check .
+echo "== format: ruff format --check over the sources (nbs/, tests/, scripts/, benchmarks/; llave/ is exported from nbs/)"
+ruff format --check nbs tests scripts benchmarks
 
 echo "== README.md: is it what nbs/index.ipynb says?"
 python scripts/readme.py --check

@@ -7,6 +7,7 @@ moments, bf16 -> fp32 copies at load). On first touch the kernel maps them page 
 takes 0.3 s instead of 0.9 s (the first one 2.4 s), and the tier ran in 172 s instead of 201 s (one pair of runs).
 It only changes how memory is mapped, never a computed value.
 """
+
 import os
 
 os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
@@ -25,6 +26,7 @@ def return_freed_memory():
     yield
     gc.collect()
     ctypes.CDLL("libc.so.6").malloc_trim(0)
+
 
 BIGMEM = "LLAVE_BIGMEM_TESTS"
 

@@ -1,4 +1,5 @@
 "Tests of `llave convert`: a tiny LLaVA-NeXT llava_qwen checkpoint converted and compared with the same weights."
+
 import json
 import os
 import subprocess
@@ -30,7 +31,10 @@ def test_every_key_mapped_and_embeddings_equal(tmp_path):
     assert set(converted) == set(direct.model.state_dict())
     model = LLaVE.from_pretrained(dst)
     config = model.model.config
-    assert model.tokenizer.convert_tokens_to_ids(["<image>", "<video>"]) == [config.image_token_id, config.video_token_id]
+    assert model.tokenizer.convert_tokens_to_ids(["<image>", "<video>"]) == [
+        config.image_token_id,
+        config.video_token_id,
+    ]
     assert config.text_config.vocab_size == direct.model.config.text_config.vocab_size > len(model.tokenizer)
     torch.testing.assert_close(model.encode(TEXTS, IMAGES), direct.encode(TEXTS, IMAGES), atol=1e-6, rtol=0)
 
@@ -42,7 +46,7 @@ def test_embedding_matrix_grows_when_the_tokenizer_outgrows_it(tmp_path):
     assert rows == len(model.tokenizer) == direct.model.config.text_config.vocab_size + 2
     old = direct.model.get_input_embeddings().weight
     new = model.model.get_input_embeddings().weight
-    assert torch.equal(new[: len(old)], old) and torch.allclose(new[len(old):], old.mean(0).expand(2, -1))
+    assert torch.equal(new[: len(old)], old) and torch.allclose(new[len(old) :], old.mean(0).expand(2, -1))
     # the source model cannot look up the ids of <image>/<video> (they lie past its matrix): compare texts only
     texts = [t for t, image in zip(TEXTS, IMAGES) if image is None]
     torch.testing.assert_close(model.encode(texts), direct.encode(texts), atol=1e-6, rtol=0)
@@ -95,17 +99,23 @@ def test_grid_pinpoints_forms():
 
 def test_cli(tmp_path):
     from llave.cli import build_parser
+
     src, direct = tiny_source_checkpoint(tmp_path / "src")
-    args = build_parser(["llave.convert"]).parse_args(["convert", str(src), str(tmp_path / "dst"), "--vision-heads", "2"])
+    args = build_parser(["llave.convert"]).parse_args(
+        ["convert", str(src), str(tmp_path / "dst"), "--vision-heads", "2"]
+    )
     assert args.func(args) == 0
     model = LLaVE.from_pretrained(tmp_path / "dst")
-    torch.testing.assert_close(model.encode(TEXTS[:2], IMAGES[:2]), direct.encode(TEXTS[:2], IMAGES[:2]), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        model.encode(TEXTS[:2], IMAGES[:2]), direct.encode(TEXTS[:2], IMAGES[:2]), atol=1e-6, rtol=0
+    )
 
 
 @pytest.fixture
 def hub(tmp_path, monkeypatch):
     "An offline hub cache holding a tiny released-layout checkpoint as zhibinlan/LLaVE-tiny; llave's cache beside it."
     import huggingface_hub.constants
+
     source, direct = tiny_source_checkpoint(tmp_path / "files", seed=7)
     snapshot = hub_snapshot(tmp_path / "hub", "zhibinlan/LLaVE-tiny", source, commit="b" * 40)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
@@ -119,7 +129,7 @@ def test_from_pretrained_by_hub_id_converts_once(hub, tmp_path, capsys):
     torch.testing.assert_close(model.encode(TEXTS, IMAGES), direct.encode(TEXTS, IMAGES), atol=1e-6, rtol=0)
     cached = tmp_path / "llave" / "converted" / "zhibinlan--LLaVE-tiny" / ("b" * 40)
     assert (cached / "model.safetensors").is_file() and capsys.readouterr().out.count("converting") == 1
-    again = LLaVE.from_pretrained("zhibinlan/LLaVE-tiny", revision="b" * 40)      # no vision_heads: nothing to convert
+    again = LLaVE.from_pretrained("zhibinlan/LLaVE-tiny", revision="b" * 40)  # no vision_heads: nothing to convert
     assert capsys.readouterr().out.count("converting") == 0
     torch.testing.assert_close(again.encode(TEXTS, IMAGES), direct.encode(TEXTS, IMAGES), atol=1e-6, rtol=0)
     with pytest.raises(FileNotFoundError, match="revision v2.*not in the hub cache"):
@@ -140,12 +150,26 @@ def test_cli_converts_a_hub_id_offline(hub, tmp_path):
     "`llave convert OWNER/NAME DST` in a fresh process: HF_HUB_CACHE and HF_HUB_OFFLINE=1 honoured, nothing downloaded."
     snapshot, direct = hub
     environment = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "-m", "llave", "convert", "zhibinlan/LLaVE-tiny", str(tmp_path / "dst"), "--vision-heads", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "llave",
+        "convert",
+        "zhibinlan/LLaVE-tiny",
+        str(tmp_path / "dst"),
+        "--vision-heads",
+        "2",
+    ]
     done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     model = LLaVE.from_pretrained(tmp_path / "dst")
     torch.testing.assert_close(model.encode(TEXTS, IMAGES), direct.encode(TEXTS, IMAGES), atol=1e-6, rtol=0)
-    missing = subprocess.run(command[:4] + ["zhibinlan/LLaVE-none", str(tmp_path / "x")], env=environment,
-                             capture_output=True, text=True, timeout=300)
+    missing = subprocess.run(
+        command[:4] + ["zhibinlan/LLaVE-none", str(tmp_path / "x")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert missing.returncode == 2 and "zhibinlan/LLaVE-none (revision main): not in the hub cache" in missing.stderr
     assert "Traceback" not in missing.stderr

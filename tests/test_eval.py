@@ -1,5 +1,6 @@
 """Tests of llave.eval (MMEB evaluation): P@1 ties, summaries, one encode per unique item, the CLI end to end,
 resuming, and bad input caught before any encoding."""
+
 import json
 import math
 import os
@@ -17,8 +18,16 @@ from PIL import Image
 from llave.cli import build_parser
 from llave.data import EvalRow, format_text
 from llave.testing import HashingEncoder
-from llave.eval import (EvalInputError, collect_items, correct_at_1, evaluate_datasets,
-                        evaluate_mmeb, mmeb_summary, precision_at_1, read_scores)
+from llave.eval import (
+    EvalInputError,
+    collect_items,
+    correct_at_1,
+    evaluate_datasets,
+    evaluate_mmeb,
+    mmeb_summary,
+    precision_at_1,
+    read_scores,
+)
 
 
 # ---------------------------------------------------------------- precision_at_1
@@ -26,8 +35,8 @@ def test_precision_at_1_hand_made_and_ties():
     scores = torch.tensor([[1.0, 0.0, 0.5], [0.2, 0.3, 0.1], [0.7, 0.7, 0.7], [0.1, 0.1, 0.2]])
     assert correct_at_1(scores).tolist() == [True, False, True, False]
     assert precision_at_1(scores) == 50.0
-    assert precision_at_1(scores.numpy()) == 50.0        # numpy input works too
-    assert precision_at_1(torch.tensor([[0.0, -0.0]])) == 100.0     # -0.0 == 0.0: a tie
+    assert precision_at_1(scores.numpy()) == 50.0  # numpy input works too
+    assert precision_at_1(torch.tensor([[0.0, -0.0]])) == 100.0  # -0.0 == 0.0: a tie
 
 
 def test_precision_at_1_matches_first_argmax_on_ties():
@@ -76,6 +85,7 @@ def test_mmeb_summary_rejects_unknown_names():
 
 def test_mmeb_summary_mini_names():
     from llave import minimmeb
+
     names = [n for splits in minimmeb.MINI_TASKS.values() for ns in splits.values() for n in ns]
     summary = mmeb_summary({name: 10.0 * (i % 3) for i, name in enumerate(names)}, warn=False)
     assert summary["benchmark"] == "MMEB-mini" and summary["missing"] == []
@@ -89,15 +99,17 @@ def random_datasets(seed: int) -> dict[str, list[EvalRow]]:
     "Ragged rows with heavy reuse of items within and across datasets, exact duplicates and gold copies."
     rng = random.Random(seed)
     words = ["red", "blue", "cat", "dog", "car", "tree", "big", "small"]
-    pool = [(" ".join(rng.sample(words, rng.randint(1, 3))), rng.choice([None, None, f"/img/{rng.randint(0, 9)}.png"]))
-            for _ in range(30)]
+    pool = [
+        (" ".join(rng.sample(words, rng.randint(1, 3))), rng.choice([None, None, f"/img/{rng.randint(0, 9)}.png"]))
+        for _ in range(30)
+    ]
     datasets = {}
     for d in range(3):
         rows = []
         for r in range(rng.randint(5, 25)):
             candidates = [rng.choice(pool) for _ in range(rng.randint(1, 8))]
             if rng.random() < 0.3:
-                candidates.insert(rng.randint(1, len(candidates)), candidates[0])     # a copy of the gold: a tie
+                candidates.insert(rng.randint(1, len(candidates)), candidates[0])  # a copy of the gold: a tie
             query = rng.choice(pool)
             rows.append(EvalRow(query[0], query[1], [c[0] for c in candidates], [c[1] for c in candidates], f"d{d}", r))
         datasets[f"d{d}"] = rows
@@ -115,9 +127,13 @@ def naive_correct(encoder, rows) -> int:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_evaluate_datasets_matches_naive_and_encodes_each_item_once(seed):
-    datasets, encoder = random_datasets(seed), HashingEncoder(dim=8)      # small dim: many ties and collisions
-    unique = {(text, image) for rows in datasets.values() for row in rows
-              for text, image in [(row.query_text, row.query_image), *zip(row.candidate_texts, row.candidate_images)]}
+    datasets, encoder = random_datasets(seed), HashingEncoder(dim=8)  # small dim: many ties and collisions
+    unique = {
+        (text, image)
+        for rows in datasets.values()
+        for row in rows
+        for text, image in [(row.query_text, row.query_image), *zip(row.candidate_texts, row.candidate_images)]
+    }
     records, stats = evaluate_datasets(encoder, datasets, batch_size=3, log=None)
     for name, rows in datasets.items():
         assert records[name]["num_correct"] == naive_correct(encoder, rows)
@@ -131,7 +147,7 @@ def test_collect_items_shares_items_between_datasets():
     a = [EvalRow("q", None, ["x", "y"], [None, "/i/1.png"], "a", 0)]
     b = [EvalRow("q", None, ["y", "x"], [None, "/i/../i/1.png"], "b", 0)]
     table = collect_items({"a": a, "b": b})
-    assert len(table.items) == 5          # q, x, y+image (a), then y, x+image (b): the image path is normalised
+    assert len(table.items) == 5  # q, x, y+image (a), then y, x+image (b): the image path is normalised
     assert table.candidates["b"].tolist() == [[3, 4]]
     assert table.queries["a"].tolist() == table.queries["b"].tolist() == [0]
 
@@ -147,19 +163,32 @@ def write_mmeb_dir(root: Path, n_rows: int = 6) -> Path:
     data = root / "eval"
     data.mkdir()
     labels = list(colours)
+
     def write(name, rows):
         with open(data / f"{name}.jsonl", "w") as handle:
             for row in rows:
                 handle.write(json.dumps(row) + "\n")
-    classify = lambda k: {"qry_text": "<|image_1|> Represent the given image for classification",
-                          "qry_img_path": f"images/{labels[k % 4]}.png",
-                          "tgt_text": [labels[k % 4]] + [l for l in labels if l != labels[k % 4]], "tgt_img_path": [""] * 4}
+
+    classify = lambda k: {
+        "qry_text": "<|image_1|> Represent the given image for classification",
+        "qry_img_path": f"images/{labels[k % 4]}.png",
+        "tgt_text": [labels[k % 4]] + [l for l in labels if l != labels[k % 4]],
+        "tgt_img_path": [""] * 4,
+    }
     write("ImageNet-1K", [classify(k) for k in range(n_rows)])
     write("ImageNet-A", [classify(k + 1) for k in range(n_rows)])
-    write("MSCOCO_t2i", [{"qry_text": f"a {labels[k % 4]} picture", "qry_img_path": "",
-                          "tgt_text": ["<|image_1|> Represent the given image."] * (2 + k % 3),
-                          "tgt_img_path": [f"images/{labels[(k + j) % 4]}.png" for j in range(2 + k % 3)]}
-                         for k in range(n_rows)])
+    write(
+        "MSCOCO_t2i",
+        [
+            {
+                "qry_text": f"a {labels[k % 4]} picture",
+                "qry_img_path": "",
+                "tgt_text": ["<|image_1|> Represent the given image."] * (2 + k % 3),
+                "tgt_img_path": [f"images/{labels[(k + j) % 4]}.png" for j in range(2 + k % 3)],
+            }
+            for k in range(n_rows)
+        ],
+    )
     return root
 
 
@@ -178,6 +207,7 @@ def unique_items(data: Path, names, max_rows=None) -> set:
 
 class NoEncoder:
     "Fails if anything is encoded: bad input must be caught before encoding."
+
     def encode(self, **kwargs):
         raise AssertionError("encode was called")
 
@@ -186,6 +216,7 @@ class CountingHashEncoder(HashingEncoder):
     def __init__(self):
         super().__init__(dim=32)
         self.items, self.encode_calls = [], 0
+
     def encode(self, texts=None, images=None, **kwargs):
         self.items += list(zip(texts, images or [None] * len(texts)))
         self.encode_calls += 1
@@ -211,9 +242,13 @@ def test_evaluate_mmeb_writes_scores_resumes_and_overwrites(tmp_path):
     again = evaluate_mmeb("stub", str(data), str(out), encoder=NoEncoder(), log=lambda m: None)
     assert again == summary
     # --overwrite redoes the requested datasets only
-    (out / "ImageNet-A_score.json").write_text(json.dumps({"acc": 0.0, "num_correct": 0, "num_pred": 6, "max_rows": None}))
+    (out / "ImageNet-A_score.json").write_text(
+        json.dumps({"acc": 0.0, "num_correct": 0, "num_pred": 6, "max_rows": None})
+    )
     encoder = CountingHashEncoder()
-    evaluate_mmeb("stub", str(data), str(out), subsets=["ImageNet-A"], overwrite=True, encoder=encoder, log=lambda m: None)
+    evaluate_mmeb(
+        "stub", str(data), str(out), subsets=["ImageNet-A"], overwrite=True, encoder=encoder, log=lambda m: None
+    )
     assert json.loads((out / "ImageNet-A_score.json").read_text())["acc"] == saved["per_dataset"]["ImageNet-A"] / 100
     assert len(encoder.items) == len(unique_items(data, ["ImageNet-A"]))
 
@@ -241,6 +276,7 @@ def test_cli_bad_input_fails_before_encoding(tmp_path, capsys, monkeypatch):
     data, model = write_mmeb_dir(tmp_path / "data"), tmp_path / "model"
     model.mkdir()
     import llave.eval
+
     monkeypatch.setattr(llave.eval, "load_encoder", lambda *a, **k: NoEncoder())
     out = str(tmp_path / "out")
     base = ["--model", str(model), "--out", out]
@@ -269,19 +305,24 @@ def test_cli_bad_input_fails_before_encoding(tmp_path, capsys, monkeypatch):
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     from llave import model
+
     return model.tiny_llava_onevision(tmp_path_factory.mktemp("tiny") / "model", seed=0)
 
 
 def count_forward_rows(monkeypatch):
     "Patch LLaVE.from_pretrained so the loaded model counts the rows that go through its transformer."
     from llave.model import LLaVE
+
     rows = []
     original = LLaVE.from_pretrained.__func__
+
     def load(cls, *args, **kwargs):
         encoder = original(cls, *args, **kwargs)
         encoder.model.model.register_forward_hook(
-            lambda module, args, kwargs, output: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True)
+            lambda module, args, kwargs, output: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+        )
         return encoder
+
     monkeypatch.setattr(LLaVE, "from_pretrained", classmethod(load))
     return rows
 
@@ -289,7 +330,9 @@ def count_forward_rows(monkeypatch):
 def test_cli_tiny_model_one_forward_per_unique_item(tmp_path, capsys, monkeypatch, tiny_model):
     data, out = write_mmeb_dir(tmp_path / "data"), tmp_path / "out"
     rows = count_forward_rows(monkeypatch)
-    status, err = run_cli(["--model", str(tiny_model), "--data", str(data), "--out", str(out), "--batch-size", "4"], capsys)
+    status, err = run_cli(
+        ["--model", str(tiny_model), "--data", str(data), "--out", str(out), "--batch-size", "4"], capsys
+    )
     assert status == 0, err
     names = ["ImageNet-1K", "ImageNet-A", "MSCOCO_t2i"]
     assert sum(rows) == len(unique_items(data, names))
@@ -303,12 +346,15 @@ def test_cli_tiny_model_one_forward_per_unique_item(tmp_path, capsys, monkeypatc
 
 def test_cli_tiny_model_on_mmeb_mini(tmp_path, capsys, monkeypatch, tiny_model):
     from llave import minimmeb
+
     root = minimmeb.build_mini(tmp_path / "mini", config=minimmeb.MiniConfig.small())
     names = sorted(p.stem for p in (Path(root) / "eval").glob("*.jsonl"))
     rows = count_forward_rows(monkeypatch)
     out = tmp_path / "out"
-    status, err = run_cli(["--model", str(tiny_model), "--data", str(root), "--out", str(out), "--max-rows", "3",
-                           "--batch-size", "32"], capsys)
+    status, err = run_cli(
+        ["--model", str(tiny_model), "--data", str(root), "--out", str(out), "--max-rows", "3", "--batch-size", "32"],
+        capsys,
+    )
     assert status == 0, err
     assert sum(rows) == len(unique_items(Path(root), names, max_rows=3))
     saved = json.loads((out / "summary.json").read_text())
@@ -325,23 +371,40 @@ def test_two_processes_score_exactly_as_one(tmp_path):
     from llave.cli import main
     from llave.mini.pretrain import pretrained_model
     from torchrun import run_torchrun
+
     root = minimmeb.build_mini(tmp_path / "mini", config=minimmeb.MiniConfig.small())
-    command = ["eval", "mmeb", "--model", str(pretrained_model()), "--data", str(root), "--max-rows", "12",
-               "--batch-size", "8", "--subsets", "Mini-Classify-Object", "Mini-Retrieval-t2i", "Mini-VQA-Scene"]
+    command = [
+        "eval",
+        "mmeb",
+        "--model",
+        str(pretrained_model()),
+        "--data",
+        str(root),
+        "--max-rows",
+        "12",
+        "--batch-size",
+        "8",
+        "--subsets",
+        "Mini-Classify-Object",
+        "Mini-Retrieval-t2i",
+        "Mini-VQA-Scene",
+    ]
     assert main(command + ["--out", str(tmp_path / "one")]) == 0
     result = run_torchrun(["-m", "llave"] + command + ["--out", str(tmp_path / "two")], clean=tmp_path / "two")
     assert result.returncode == 0, result.stdout + result.stderr
     one, two = (json.loads((tmp_path / out / "summary.json").read_text()) for out in ("one", "two"))
     assert one["per_dataset"] == two["per_dataset"] and two["encoding"]["processes"] == 2
-    assert two["encoding"]["encoded_items"] <= (one["encoding"]["encoded_items"] + 1) // 2 + 3   # rank 0's share
-    assert result.stdout.count("Mini-VQA-Scene: P@1") == 1                     # rank 0 alone reports
+    assert two["encoding"]["encoded_items"] <= (one["encoding"]["encoded_items"] + 1) // 2 + 3  # rank 0's share
+    assert result.stdout.count("Mini-VQA-Scene: P@1") == 1  # rank 0 alone reports
 
 
 class Interrupted(CountingHashEncoder):
     "Stops the run (as a kill would) at its `calls`-th encode call."
+
     def __init__(self, calls: int):
         super().__init__()
         self.calls = calls
+
     def encode(self, texts=None, images=None, **kwargs):
         self.calls -= 1
         if self.calls < 0:
@@ -352,21 +415,23 @@ class Interrupted(CountingHashEncoder):
 def test_an_interrupted_run_resumes_inside_a_dataset(tmp_path, monkeypatch):
     "Stopped during MSCOCO_t2i, the run starts again where it stopped: no item encoded twice, the same scores."
     from llave import eval as evaluation
-    monkeypatch.setattr(evaluation, "STORE_CHUNK", 2)               # a file every 2 items
+
+    monkeypatch.setattr(evaluation, "STORE_CHUNK", 2)  # a file every 2 items
     data = write_mmeb_dir(tmp_path / "data", n_rows=12)
-    run = lambda encoder, out: evaluation.evaluate_mmeb("m", str(data / "eval"), str(out), image_root=str(data),
-                                                         encoder=encoder, log=None, batch_size=2)
+    run = lambda encoder, out: evaluation.evaluate_mmeb(
+        "m", str(data / "eval"), str(out), image_root=str(data), encoder=encoder, log=None, batch_size=2
+    )
     reference = CountingHashEncoder()
     expected = run(reference, tmp_path / "reference")
-    first = Interrupted(calls=reference.encode_calls - 2)             # stopped two calls before the end
+    first = Interrupted(calls=reference.encode_calls - 2)  # stopped two calls before the end
     with pytest.raises(KeyboardInterrupt):
         run(first, tmp_path / "out")
     stored = list((tmp_path / "out" / ".embeddings").glob("*/*.safetensors"))
-    assert [p.parent.name for p in stored] == ["MSCOCO_t2i"] * len(stored) and stored     # stopped inside the last one
+    assert [p.parent.name for p in stored] == ["MSCOCO_t2i"] * len(stored) and stored  # stopped inside the last one
     second = CountingHashEncoder()
     assert run(second, tmp_path / "out") == expected
-    assert sorted(first.items + second.items, key=repr) == sorted(reference.items, key=repr)   # each item once
-    assert not list((tmp_path / "out" / ".embeddings").glob("*/*.safetensors"))              # cleared when scored
+    assert sorted(first.items + second.items, key=repr) == sorted(reference.items, key=repr)  # each item once
+    assert not list((tmp_path / "out" / ".embeddings").glob("*/*.safetensors"))  # cleared when scored
 
 
 def test_worker_processes_give_the_same_scores(tmp_path):
@@ -374,17 +439,35 @@ def test_worker_processes_give_the_same_scores(tmp_path):
     from llave import minimmeb
     from llave.cli import main
     from llave.mini.pretrain import pretrained_model
+
     root = minimmeb.build_mini(tmp_path / "mini", config=minimmeb.MiniConfig.small())
-    command = ["eval", "mmeb", "--model", str(pretrained_model()), "--data", str(root), "--max-rows", "12",
-               "--batch-size", "4", "--subsets", "Mini-Classify-Object", "Mini-Retrieval-i2t", "Mini-Grounding"]
+    command = [
+        "eval",
+        "mmeb",
+        "--model",
+        str(pretrained_model()),
+        "--data",
+        str(root),
+        "--max-rows",
+        "12",
+        "--batch-size",
+        "4",
+        "--subsets",
+        "Mini-Classify-Object",
+        "Mini-Retrieval-i2t",
+        "Mini-Grounding",
+    ]
     assert main(command + ["--out", str(tmp_path / "plain")]) == 0
     assert main(command + ["--out", str(tmp_path / "workers"), "--workers", "2"]) == 0
     plain, workers = (json.loads((tmp_path / out / "summary.json").read_text()) for out in ("plain", "workers"))
     assert plain["per_dataset"] == workers["per_dataset"]
+
     class Plain:
         def encode(self, texts=None, images=None, batch_size=32):
             return torch.zeros(len(texts), 4)
+
     from llave.eval import WorkerEncoder
+
     with pytest.raises(EvalInputError, match="--workers: Plain.encode takes no num_workers"):
         WorkerEncoder(Plain(), 2)
 
@@ -392,18 +475,31 @@ def test_worker_processes_give_the_same_scores(tmp_path):
 def test_one_progress_bar_per_dataset_reaches_its_items(tmp_path, monkeypatch):
     "A bar per dataset that encodes anything, counting its items to the end; ImageNet-A's items were all ImageNet-1K's."
     from llave import eval as evaluation
+
     bars = []
+
     class Bar:
         def __init__(self, total, desc, **kwargs):
             self.total, self.desc, self.n, self.closed = total, desc, 0, False
             bars.append(self)
+
         def update(self, n):
             self.n += n
+
         def close(self):
             self.closed = True
+
     monkeypatch.setattr(evaluation, "tqdm", Bar)
     data = write_mmeb_dir(tmp_path / "data")
-    evaluate_mmeb("m", str(data / "eval"), str(tmp_path / "out"), image_root=str(data), encoder=HashingEncoder(dim=8),
-                  log=None, show_progress=True, batch_size=2)
+    evaluate_mmeb(
+        "m",
+        str(data / "eval"),
+        str(tmp_path / "out"),
+        image_root=str(data),
+        encoder=HashingEncoder(dim=8),
+        log=None,
+        show_progress=True,
+        batch_size=2,
+    )
     assert [(bar.desc, bar.n, bar.closed) for bar in bars] == [("ImageNet-1K", 8, True), ("MSCOCO_t2i", 8, True)]
     assert all(bar.n == bar.total for bar in bars)

@@ -1,13 +1,27 @@
 "The package's layout: the library a user imports never imports the miniature experiment built on it (llave.mini)."
+
 import ast
 from pathlib import Path
 
 import llave
 
 PACKAGE = Path(llave.__file__).resolve().parent
-LIBRARY = ("core", "loss", "data", "model", "inputs", "train", "eval", "video", "convert", "integrations", "share",
-           "testing", "minimmeb")
-EXPERIMENT = ("pretrain", "demo", "analysis", "weighting", "paper", "history")     # llave/mini/
+LIBRARY = (
+    "core",
+    "loss",
+    "data",
+    "model",
+    "inputs",
+    "train",
+    "eval",
+    "video",
+    "convert",
+    "integrations",
+    "share",
+    "testing",
+    "minimmeb",
+)
+EXPERIMENT = ("pretrain", "demo", "analysis", "weighting", "paper", "history")  # llave/mini/
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -15,9 +29,9 @@ def imported_modules(path: Path) -> set[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
-            if node.level == 1 and node.module is None:              # from . import x
+            if node.level == 1 and node.module is None:  # from . import x
                 names.update(alias.name for alias in node.names)
-            elif node.level == 1:                                     # from .x import y
+            elif node.level == 1:  # from .x import y
                 names.add(node.module.split(".")[0])
             elif node.module and node.module.split(".")[0] == "llave":
                 parts = node.module.split(".")
@@ -36,6 +50,8 @@ def test_library_never_imports_the_experiment():
 
 def test_the_import_reader_sees_every_form(tmp_path):
     source = tmp_path / "m.py"
-    source.write_text("from .mini.demo import x\nfrom . import paper\nimport llave.video\n"
-                      "def f():\n    from llave.mini.weighting import y\n    from llave import analysis\n")
+    source.write_text(
+        "from .mini.demo import x\nfrom . import paper\nimport llave.video\n"
+        "def f():\n    from llave.mini.weighting import y\n    from llave import analysis\n"
+    )
     assert imported_modules(source) == {"mini", "paper", "video", "analysis"}

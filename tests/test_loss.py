@@ -1,4 +1,5 @@
 """Bad input and edge cases of llave.loss (the notebook shows the maths; these pin the error messages)."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 "MMEB-mini: determinism (and the committed manifest), layout, hard negatives, held-out combinations, the CLI."
+
 import csv
 import json
 import os
@@ -9,40 +10,52 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
 
-from llave.minimmeb import (HELD_OUT, MINI_EVAL_DATASETS, MINI_TASKS, MINI_TRAIN_SUBSETS, MiniConfig, build_mini,
-                            committed_manifest, ensure_mini, mini_eval_dataset, mini_train_pairs, read_mp4,
-                            verify_mini)
+from llave.minimmeb import (
+    HELD_OUT,
+    MINI_EVAL_DATASETS,
+    MINI_TASKS,
+    MINI_TRAIN_SUBSETS,
+    MiniConfig,
+    build_mini,
+    committed_manifest,
+    ensure_mini,
+    mini_eval_dataset,
+    mini_train_pairs,
+    read_mp4,
+    verify_mini,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    return build_mini(tmp_path_factory.mktemp("a")/"mini", seed=0, config=MiniConfig.small())
+    return build_mini(tmp_path_factory.mktemp("a") / "mini", seed=0, config=MiniConfig.small())
 
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
-    return build_mini(tmp_path_factory.mktemp("full")/"mmeb-mini", seed=0)
+    return build_mini(tmp_path_factory.mktemp("full") / "mmeb-mini", seed=0)
 
 
 def manifest(root):
-    return json.loads((Path(root)/"manifest.json").read_text())
+    return json.loads((Path(root) / "manifest.json").read_text())
 
 
 def test_same_seed_same_bytes(small, tmp_path):
-    again = build_mini(tmp_path/"again", seed=0, config=MiniConfig.small())
+    again = build_mini(tmp_path / "again", seed=0, config=MiniConfig.small())
     assert manifest(again)["files"] == manifest(small)["files"]
-    assert verify_mini(again, small/"manifest.json") == []
-    other = build_mini(tmp_path/"other", seed=1, config=MiniConfig.small())
+    assert verify_mini(again, small / "manifest.json") == []
+    other = build_mini(tmp_path / "other", seed=1, config=MiniConfig.small())
     assert manifest(other)["digest"] != manifest(small)["digest"]
 
 
 def test_verify_detects_changes(small, tmp_path):
-    copy = build_mini(tmp_path/"copy", seed=0, config=MiniConfig.small())
-    (copy/"eval/Mini-Grounding.jsonl").write_text("{}\n")
-    assert verify_mini(copy, small/"manifest.json") == ["eval/Mini-Grounding.jsonl: checksum differs"]
+    copy = build_mini(tmp_path / "copy", seed=0, config=MiniConfig.small())
+    (copy / "eval/Mini-Grounding.jsonl").write_text("{}\n")
+    assert verify_mini(copy, small / "manifest.json") == ["eval/Mini-Grounding.jsonl: checksum differs"]
     from llave.minimmeb import summary
+
     assert "eval/Mini-Grounding.jsonl: differs" in verify_mini(copy, summary(manifest(small)))
 
 
@@ -50,7 +63,7 @@ def test_verify_detects_changes(small, tmp_path):
 def test_full_build_matches_committed_manifest_and_budget(full):
     data = manifest(full)
     assert data["bytes"] <= 50e6
-    reference = json.loads((REPO/"data/mmeb-mini.manifest.json").read_text())
+    reference = json.loads((REPO / "data/mmeb-mini.manifest.json").read_text())
     assert committed_manifest() == reference
     assert verify_mini(full, reference) == []
 
@@ -66,7 +79,7 @@ def test_full_sizes(full):
 
 
 def test_task_map_shape():
-    reference = json.loads((REPO/"llave/reference/mmeb.json").read_text())["meta_tasks"]
+    reference = json.loads((REPO / "llave/reference/mmeb.json").read_text())["meta_tasks"]
     assert set(MINI_TASKS) == set(reference)
     assert all(set(v) == {"IND", "OOD"} and v["IND"] and v["OOD"] for v in MINI_TASKS.values())
     assert len(MINI_TRAIN_SUBSETS) == len(set(MINI_TRAIN_SUBSETS)) == 6
@@ -104,7 +117,10 @@ def test_held_out_combinations(small):
     def objects(text):
         words = text.replace(",", " ").split()
         return {(words[i], words[i + 1]) for i in range(len(words) - 1)}
-    train = [p.target_text for p in mini_train_pairs(small) if p.subset in ("Mini_Classify_Object", "Mini_Retrieval_i2t")]
+
+    train = [
+        p.target_text for p in mini_train_pairs(small) if p.subset in ("Mini_Classify_Object", "Mini_Retrieval_i2t")
+    ]
     assert train and not any(objects(t) & HELD_OUT for t in train)
     novel = mini_eval_dataset("Mini-Classify-Novel", small)
     assert all(objects(r.candidate_texts[0]) & HELD_OUT for r in novel)
@@ -113,31 +129,34 @@ def test_held_out_combinations(small):
 
 
 def test_video_layouts(small):
-    vtt = small/"video/mini_vtt"
-    with open(vtt/"MSRVTT_JSFUSION_test.csv") as handle:
+    vtt = small / "video/mini_vtt"
+    with open(vtt / "MSRVTT_JSFUSION_test.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["key", "vid_key", "video_id", "sentence"]
     assert len(rows) == MiniConfig.small().vtt_videos == len({r["video_id"] for r in rows})
-    frames = read_mp4(vtt/f"videos/{rows[0]['video_id']}.mp4")
+    frames = read_mp4(vtt / f"videos/{rows[0]['video_id']}.mp4")
     assert len(frames) == MiniConfig.small().frames and frames[0].size == (64, 64)
-    vd = small/"video/mini_vd"
-    ids = (vd/"test_list.txt").read_text().split()
-    captions = pickle.loads((vd/"raw-captions.pkl").read_bytes())
+    vd = small / "video/mini_vd"
+    ids = (vd / "test_list.txt").read_text().split()
+    captions = pickle.loads((vd / "raw-captions.pkl").read_bytes())
     assert sorted(ids) == sorted(captions) and len(ids) == MiniConfig.small().vd_videos
     assert all(len(c) == 3 and all(isinstance(t, list) and t for t in c) for c in captions.values())
-    assert all((vd/f"videos/{i}.mp4").is_file() for i in ids)
+    assert all((vd / f"videos/{i}.mp4").is_file() for i in ids)
 
 
 def test_ensure_mini_reuses_existing(small):
-    before = (small/"manifest.json").stat().st_mtime_ns
+    before = (small / "manifest.json").stat().st_mtime_ns
     assert ensure_mini(small) == small
-    assert (small/"manifest.json").stat().st_mtime_ns == before
+    assert (small / "manifest.json").stat().st_mtime_ns == before
 
 
 def test_cli(tmp_path, capsys):
     from llave.cli import build_parser
-    args = build_parser(["llave.minimmeb"]).parse_args(["data", "mini", "--out", str(tmp_path/"m"), "--seed", "2", "--small"])
+
+    args = build_parser(["llave.minimmeb"]).parse_args(
+        ["data", "mini", "--out", str(tmp_path / "m"), "--seed", "2", "--small"]
+    )
     assert args.func(args) == 0
     assert "MMEB-mini (seed 2)" in capsys.readouterr().out
-    assert manifest(tmp_path/"m")["seed"] == 2
-    assert verify_mini(tmp_path/"m") == []
+    assert manifest(tmp_path / "m")["seed"] == 2
+    assert verify_mini(tmp_path / "m") == []

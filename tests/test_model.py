@@ -1,4 +1,5 @@
 "Tests of llave.model that a notebook shows badly: many bad inputs, padding sides, dtypes, round trips."
+
 import os
 import warnings
 from pathlib import Path
@@ -9,8 +10,17 @@ import pytest
 import torch
 from PIL import Image
 
-from llave.model import (LLaVE, PROMPT_END, TINY_SIZES, VIDEO_PROMPT, llave_prompt, load_tiny_sizes,
-                         parameter_role, tiny_llava_onevision, train_tiny_tokenizer)
+from llave.model import (
+    LLaVE,
+    PROMPT_END,
+    TINY_SIZES,
+    VIDEO_PROMPT,
+    llave_prompt,
+    load_tiny_sizes,
+    parameter_role,
+    tiny_llava_onevision,
+    train_tiny_tokenizer,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ["a red circle", "the blue square left of the green star and the yellow triangle", "one", "Represent it."]
@@ -33,8 +43,11 @@ def images(n=4):
 
 def test_prompt_is_the_released_one(llave):
     text = "<image>\nFind me an everyday image that matches the given caption: a dog."
-    expected = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" + text +
-                "<|im_end|>\n<|im_start|>assistant\n\n<|im_end|>\n")
+    expected = (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+        + text
+        + "<|im_end|>\n<|im_start|>assistant\n\n<|im_end|>\n"
+    )
     assert llave_prompt(text) == expected
     conversation = [{"role": "user", "content": text}, {"role": "assistant", "content": "\n"}]
     assert llave.tokenizer.apply_chat_template(conversation, tokenize=False) == expected
@@ -118,7 +131,7 @@ def test_long_text_is_truncated_keeping_the_pooled_token(llave):
     batch = short.prepare(texts[:2], [images(1)[0], None])
     end = llave.tokenizer(PROMPT_END, add_special_tokens=False)["input_ids"]
     assert batch["input_ids"].shape[1] == 72
-    assert batch["input_ids"][0, -len(end):].tolist() == end
+    assert batch["input_ids"][0, -len(end) :].tolist() == end
     assert int((batch["input_ids"][0] == llave.model.config.image_token_id).sum()) == 36
     torch.testing.assert_close(out[2], llave.encode(["green"])[0], atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="too small"):
@@ -172,6 +185,7 @@ def test_trainer_hooks(llave):
         t = llave(**llave.prepare(TEXTS))
         (q @ t.T).logsumexp(1).mean().backward()
         return {n: p.grad.clone() for n, p in llave.model.named_parameters() if p.grad is not None}
+
     plain = gradients()
     llave.gradient_checkpointing(True)
     checkpointed = gradients()
@@ -211,27 +225,59 @@ def test_a_broken_source_layout_is_refused_before_anything_is_written(tmp_path, 
 
 def tiny_qwen2_vl(directory, seed=0):
     "A tiny random Qwen2-VL (vision: 2 blocks of width 64, patch 14, merge 2; LM as the tiny LLaVA-OV's)."
-    from transformers import (AddedToken, Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor,
-                              Qwen2VLProcessor, Qwen2VLVideoProcessor)
+    from transformers import (
+        AddedToken,
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
     from llave.model import QWEN_CHAT_TEMPLATE
+
     tokenizer = train_tiny_tokenizer(media_tokens=False)
     specials = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
     tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in specials], special_tokens=True)
     start, end, image, video = tokenizer.convert_tokens_to_ids(specials)
     rope = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]}
     config = Qwen2VLConfig(
-        vision_config=dict(depth=2, embed_dim=64, hidden_size=128, num_heads=2, patch_size=14, spatial_merge_size=2,
-                           temporal_patch_size=2, mlp_ratio=2),
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-                         rope_parameters=rope, pad_token_id=tokenizer.pad_token_id,
-                         bos_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id),
-        vision_start_token_id=start, vision_end_token_id=end, image_token_id=image, video_token_id=video)
+        vision_config=dict(
+            depth=2,
+            embed_dim=64,
+            hidden_size=128,
+            num_heads=2,
+            patch_size=14,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            mlp_ratio=2,
+        ),
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=128,
+            intermediate_size=256,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=1024,
+            rope_parameters=rope,
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        ),
+        vision_start_token_id=start,
+        vision_end_token_id=end,
+        image_token_id=image,
+        video_token_id=video,
+    )
     torch.manual_seed(seed)
     model = Qwen2VLForConditionalGeneration(config)
     pixels = dict(min_pixels=56 * 56, max_pixels=56 * 56 * 4)
-    processor = Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels), tokenizer=tokenizer,
-                                 video_processor=Qwen2VLVideoProcessor(**pixels), chat_template=QWEN_CHAT_TEMPLATE)
+    processor = Qwen2VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**pixels),
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(**pixels),
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
     model.save_pretrained(directory)
     processor.save_pretrained(directory)
     return directory

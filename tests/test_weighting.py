@@ -1,4 +1,5 @@
 "scripts/sweeps.py and llave.mini.weighting's inputs: arguments, bad input, and a tiny end-to-end alpha sweep."
+
 import importlib.util
 import json
 import os
@@ -26,14 +27,17 @@ def test_script_defaults_are_the_notebook_sweeps():
     assert args.alphas == [0.0, 1.0, 3.0, 9.0, 15.0, 25.0]
     assert args.batch_sizes == [8, 16, 32, 128] and args.chunk_size == 32 and args.budget == "pairs"
     assert args.seeds == 3 and (args.start, args.steps, args.eval_rows, args.video) == ("pretrained", 2000, 500, True)
-    assert args.reuse_demo is None and load_script().parse(["alpha", "--reuse-demo", "runs/demo"]).reuse_demo == "runs/demo"
-    assert args.line_drawings is None       # the generative recipe's own (1000), as `llave demo --from-scratch`
+    assert (
+        args.reuse_demo is None
+        and load_script().parse(["alpha", "--reuse-demo", "runs/demo"]).reuse_demo == "runs/demo"
+    )
+    assert args.line_drawings is None  # the generative recipe's own (1000), as `llave demo --from-scratch`
 
 
 def test_script_line_drawings_only_for_a_generative_stage_run_here(tmp_path):
     with pytest.raises(ValueError, match="is set only with start='pretrain'"):
         load_script().main(["alpha", "--line-drawings", "0", "--runs", str(tmp_path / "runs")])
-    assert not (tmp_path / "runs").exists()      # refused before anything runs
+    assert not (tmp_path / "runs").exists()  # refused before anything runs
 
 
 @pytest.mark.parametrize("argv", [[], ["gamma"], ["alpha", "--budget", "epochs"], ["alpha", "--seeds", "two"]])
@@ -46,14 +50,30 @@ def test_script_rejects_bad_arguments(argv, capsys):
 
 @pytest.mark.slow
 def test_script_runs_a_tiny_alpha_sweep_and_exports_it(tmp_path):
-    argv = ["alpha", "--seeds", "1", "--steps", "2", "--eval-rows", "2", "--alphas", "0", "9", "--no-video",
-            "--runs", str(tmp_path / "runs"), "--export", str(tmp_path / "export"), "--no-progress"]
+    argv = [
+        "alpha",
+        "--seeds",
+        "1",
+        "--steps",
+        "2",
+        "--eval-rows",
+        "2",
+        "--alphas",
+        "0",
+        "9",
+        "--no-video",
+        "--runs",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "export"),
+        "--no-progress",
+    ]
     assert load_script().main(argv) == 0
     exported = tmp_path / "export" / "alpha_sweep"
     results = json.loads((exported / "results.json").read_text())
     assert results["settings"]["losses"] == {"alpha=0": 0.0, "alpha=9": 9.0}
     assert results["settings"]["video"] is False
-    assert (results["settings"]["steps"], results["settings"]["warmup_steps"]) == (2, 0)   # DemoSettings.with_steps
+    assert (results["settings"]["steps"], results["settings"]["warmup_steps"]) == (2, 0)  # DemoSettings.with_steps
     logs = training_logs(exported, losses=("alpha=0", "alpha=9"))
     assert logs["alpha=9"][0]["step"].tolist() == [2.0]
     assert not list(exported.rglob("*.safetensors")) and not list(exported.rglob("optimizer.pt"))
@@ -63,7 +83,7 @@ def test_alpha_sweep_rejects_bad_alphas(tmp_path):
     for alphas in ((), (0.0, float("nan")), (0.0, -3.0), (9.0, 9.0)):
         with pytest.raises(ValueError, match="distinct, finite and >= 0"):
             alpha_sweep(tmp_path, alphas=alphas, seeds=1, log=lambda message: None)
-    assert not list(tmp_path.iterdir())          # nothing trained or written
+    assert not list(tmp_path.iterdir())  # nothing trained or written
 
 
 def test_negatives_settings_scale_and_gradcache():

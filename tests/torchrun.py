@@ -6,6 +6,7 @@ showed it again. Such an abort happens below Python (torch's gloo / FSDP collect
 catch it, and it says nothing about the numbers a test checks. A job killed that way is run once more from a clean
 output folder, with a warning; any other failure (a Python error, a wrong number, a second abort) still fails.
 """
+
 import os
 import re
 import shutil

@@ -32,21 +32,29 @@ def load_results(directory: str | Path) -> tuple[dict, dict]:
     "`(settings, results)` of a demo's `results.json` under `directory`; results are `{seed: {loss: result}}`."
     path = Path(directory) / "results.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no demo results here; run `llave demo` and "
-                                f"`llave.mini.demo.export_results(run_dir, {str(directory)!r})` first")
+        raise FileNotFoundError(
+            f"{path}: no demo results here; run `llave demo` and "
+            f"`llave.mini.demo.export_results(run_dir, {str(directory)!r})` first"
+        )
     content = json.loads(path.read_text())
     missing = [key for key in ("settings", "results") if key not in content]
     if missing or not content["results"]:
-        raise InputError(f"{path}: expected keys 'settings' and a non-empty 'results', missing {missing or ['results']}")
+        raise InputError(
+            f"{path}: expected keys 'settings' and a non-empty 'results', missing {missing or ['results']}"
+        )
     return content["settings"], content["results"]
 
 # %% ../../nbs/10_hard_negatives.ipynb #669ddf74
 def seed_frame(results: dict, quantities: dict[str, Callable[[dict], float]]) -> pd.DataFrame:
     "Long table (columns seed, loss, quantity, value) of `getter(result)` for each seed, loss and `{quantity: getter}`."
-    rows = [{"seed": int(seed), "loss": loss, "quantity": name, "value": float(getter(result))}
-            for seed, by_loss in results.items() for loss, result in by_loss.items()
-            for name, getter in quantities.items()]
+    rows = [
+        {"seed": int(seed), "loss": loss, "quantity": name, "value": float(getter(result))}
+        for seed, by_loss in results.items()
+        for loss, result in by_loss.items()
+        for name, getter in quantities.items()
+    ]
     return pd.DataFrame(rows, columns=["seed", "loss", "quantity", "value"])
+
 
 def compare_frame(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
     "Per quantity (in `frame`'s order): mean/std over seeds of `first`, `second` and `second − first`, wins of `second`, seeds."
@@ -56,16 +64,24 @@ def compare_frame(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
         raise KeyError(f"losses {missing} not in the results (have {list(wide.columns)})")
     wide["difference"] = wide[second] - wide[first]
     groups = wide.groupby(level="quantity", sort=False)
-    table = pd.DataFrame({first: groups[first].mean(), f"{first} std": groups[first].std(),
-                          second: groups[second].mean(), f"{second} std": groups[second].std(),
-                          "difference": groups["difference"].mean(), "difference std": groups["difference"].std(),
-                          "wins": groups["difference"].apply(lambda d: int((d > 0).sum())),
-                          "seeds": groups["difference"].size()})
+    table = pd.DataFrame(
+        {
+            first: groups[first].mean(),
+            f"{first} std": groups[first].std(),
+            second: groups[second].mean(),
+            f"{second} std": groups[second].std(),
+            "difference": groups["difference"].mean(),
+            "difference std": groups["difference"].std(),
+            "wins": groups["difference"].apply(lambda d: int((d > 0).sum())),
+            "seeds": groups["difference"].size(),
+        }
+    )
     return table
 
 # %% ../../nbs/10_hard_negatives.ipynb #77686c86
-def verdict(name: str, differences, first: str = "InfoNCE", second: str = "LLaVE", unit: str = "points",
-            digits: int = 1) -> str:
+def verdict(
+    name: str, differences, first: str = "InfoNCE", second: str = "LLaVE", unit: str = "points", digits: int = 1
+) -> str:
     "One sentence on the per-seed differences `second − first` (array `[seeds]`) of `name`, by `llave.core.compare_seeds`."
     try:
         result = compare_seeds(differences, unit, digits)
@@ -76,20 +92,31 @@ def verdict(name: str, differences, first: str = "InfoNCE", second: str = "LLaVE
 # %% ../../nbs/10_hard_negatives.ipynb #3a2c25a6
 def paired_differences(results: dict, getter: Callable[[dict], float], first: str, second: str) -> np.ndarray:
     "`[seeds]` array of `getter(results[seed][second]) − getter(results[seed][first])`, seeds in numeric order."
-    return np.array([getter(results[seed][second]) - getter(results[seed][first]) for seed in sorted(results, key=int)],
-                    dtype=float)
+    return np.array(
+        [getter(results[seed][second]) - getter(results[seed][first]) for seed in sorted(results, key=int)], dtype=float
+    )
 
 # %% ../../nbs/10_hard_negatives.ipynb #042413ba
-SEPARATION_MEASURES = {"gap": "raw gap (cosine)", "gap_z": "gap / negative spread", "hard_auroc": "AUROC vs hard negatives (%)"}
+SEPARATION_MEASURES = {
+    "gap": "raw gap (cosine)",
+    "gap_z": "gap / negative spread",
+    "hard_auroc": "AUROC vs hard negatives (%)",
+}
+
 
 def separation_differences(results: dict, key: str, first: str = "InfoNCE", second: str = "LLaVE") -> pd.DataFrame:
     "`[datasets, seeds]`: `second` − `first` of `similarity[dataset][key]` (`key` 'p@1': the dataset's P@1), seeds in numeric order."
     names = list(next(iter(results.values()))[first]["similarity"])
     getter = lambda name: (lambda r: r["mmeb"][name]) if key == "p@1" else (lambda r: r["similarity"][name][key])
     seeds = sorted(results, key=int)
-    return pd.DataFrame([paired_differences(results, getter(name), first, second) for name in names], index=names, columns=seeds)
+    return pd.DataFrame(
+        [paired_differences(results, getter(name), first, second) for name in names], index=names, columns=seeds
+    )
 
-def separation_verdicts(results: dict, measures: dict = SEPARATION_MEASURES, first: str = "InfoNCE", second: str = "LLaVE") -> pd.DataFrame:
+
+def separation_verdicts(
+    results: dict, measures: dict = SEPARATION_MEASURES, first: str = "InfoNCE", second: str = "LLaVE"
+) -> pd.DataFrame:
     """One row per measure: the mean over datasets of `second` − `first` with its verdict (paired by seed), and how many
     datasets are better, not separated and worse by the same rule."""
     rows = {}
@@ -97,9 +124,14 @@ def separation_verdicts(results: dict, measures: dict = SEPARATION_MEASURES, fir
         differences = separation_differences(results, key, first, second)
         verdicts = [compare_seeds(row)["verdict"] for row in differences.to_numpy()]
         overall = compare_seeds(differences.mean(0).to_numpy(), unit="", digits=3)
-        rows[label] = {"mean difference": overall["mean"], "verdict": overall["verdict"], "wins": overall["wins"],
-                       **{kind: verdicts.count(kind) for kind in ("better", "not separated", "worse")}}
+        rows[label] = {
+            "mean difference": overall["mean"],
+            "verdict": overall["verdict"],
+            "wins": overall["wins"],
+            **{kind: verdicts.count(kind) for kind in ("better", "not separated", "worse")},
+        }
     return pd.DataFrame(rows).T
+
 
 def stretch_verdict(table: pd.DataFrame, raw: str = SEPARATION_MEASURES["gap"]) -> str:
     "The answer in one sentence: does the raw gap's verdict survive on every scale-free measure of `table`?"
@@ -110,18 +142,22 @@ def stretch_verdict(table: pd.DataFrame, raw: str = SEPARATION_MEASURES["gap"]) 
     if len(kept) == len(free):
         return "Hardness weighting separates hard negatives: the gap is wider in every seed on the scale-free measures too."
     if not kept:
-        return ("Hardness weighting mostly stretches the scale: the raw gap is wider in every seed, but no scale-free "
-                "measure separates the losses.")
+        return (
+            "Hardness weighting mostly stretches the scale: the raw gap is wider in every seed, but no scale-free "
+            "measure separates the losses."
+        )
     return f"Partly: the raw gap is wider in every seed, and of the scale-free measures only {', '.join(kept)} agrees."
 
 # %% ../../nbs/10_hard_negatives.ipynb #85f23625
-def similarity_samples(embeddings: torch.Tensor, query_ids: torch.Tensor, candidate_ids: torch.Tensor,
-                       k: int = 3) -> dict[str, torch.Tensor]:
+def similarity_samples(
+    embeddings: torch.Tensor, query_ids: torch.Tensor, candidate_ids: torch.Tensor, k: int = 3
+) -> dict[str, torch.Tensor]:
     "Per query, among its own candidates: the gold's cosine `positive` `[n]`, the `k` highest (`hard`) and lowest (`easy`) negatives `[n, k]`."
     return candidate_similarities(candidate_scores(embeddings, query_ids, candidate_ids), k)
 
 # %% ../../nbs/10_hard_negatives.ipynb #82b754da
 KINDS = {"positive": "positive", "hard": "hard negatives (top 3)", "easy": "easy negatives (bottom 3)"}
+
 
 def samples_frame(samples: dict[str, dict[str, dict[str, torch.Tensor]]], tasks: dict[str, str]) -> pd.DataFrame:
     "Long table (loss, dataset, task, kind, cosine) of `{loss: {dataset: similarity_samples(...)}}`; `tasks`: dataset → meta-task."
@@ -130,8 +166,11 @@ def samples_frame(samples: dict[str, dict[str, dict[str, torch.Tensor]]], tasks:
         for dataset, values in by_dataset.items():
             for key, kind in KINDS.items():
                 cosines = values[key].flatten().tolist()
-                parts.append(pd.DataFrame({"loss": loss, "dataset": dataset, "task": tasks[dataset], "kind": kind,
-                                           "cosine": cosines}))
+                parts.append(
+                    pd.DataFrame(
+                        {"loss": loss, "dataset": dataset, "task": tasks[dataset], "kind": kind, "cosine": cosines}
+                    )
+                )
     return pd.concat(parts, ignore_index=True)
 
 # %% ../../nbs/10_hard_negatives.ipynb #b7857f30
@@ -146,15 +185,28 @@ def plot_similarity_histograms(frame: pd.DataFrame, losses: list[str], tasks: li
     "Figure 1 layout: a row per meta-task, a column per loss; densities of cosine per kind (positive, hard, easy)."
     import matplotlib.pyplot as plt
     import seaborn as sns
+
     figure, axes = plt.subplots(len(tasks), len(losses), figsize=(5 * len(losses), 2.4 * len(tasks)), squeeze=False)
     for row, task in enumerate(tasks):
         part = frame[frame.task == task]
         edges = np.linspace(part.cosine.min(), part.cosine.max(), bins + 1)
         for column, loss in enumerate(losses):
             axis = axes[row, column]
-            sns.histplot(data=part[part.loss == loss], x="cosine", hue="kind", hue_order=list(KINDS.values()), bins=edges,
-                         stat="density", common_norm=False, element="step", ax=axis, legend=row == 0 and column == 0)
-            axis.set(title=f"{loss} — {task} ({part.dataset.iloc[0]})", xlabel="cosine" if row == len(tasks) - 1 else "")
+            sns.histplot(
+                data=part[part.loss == loss],
+                x="cosine",
+                hue="kind",
+                hue_order=list(KINDS.values()),
+                bins=edges,
+                stat="density",
+                common_norm=False,
+                element="step",
+                ax=axis,
+                legend=row == 0 and column == 0,
+            )
+            axis.set(
+                title=f"{loss} — {task} ({part.dataset.iloc[0]})", xlabel="cosine" if row == len(tasks) - 1 else ""
+            )
     figure.tight_layout()
     return figure
 
@@ -164,18 +216,23 @@ def attribute_of(text: str, vocabulary) -> str | None:
     vocabulary = {word.lower() for word in vocabulary}
     return next((word for word in re.findall(r"[a-z]+", text.lower()) if word in vocabulary), None)
 
+
 def row_attributes(rows, vocabulary) -> list[str | None]:
     "Per `EvalRow`: the attribute word of its gold candidate's text, else of its query text, else None."
-    return [attribute_of(row.candidate_texts[0], vocabulary) or attribute_of(row.query_text, vocabulary) for row in rows]
+    return [
+        attribute_of(row.candidate_texts[0], vocabulary) or attribute_of(row.query_text, vocabulary) for row in rows
+    ]
 
 # %% ../../nbs/10_hard_negatives.ipynb #524c4dcb
 def neighbour_agreement(vectors: torch.Tensor, labels: list, k: int = 10) -> float:
     "Mean share (%) of each row's `k` nearest other rows (cosine) of `vectors` `[n, d]` with the same label."
     if len(labels) != len(vectors) or len(vectors) <= k:
-        raise InputError(f"need more than k={k} rows and one label per row; got {len(vectors)} rows, {len(labels)} labels")
+        raise InputError(
+            f"need more than k={k} rows and one label per row; got {len(vectors)} rows, {len(labels)} labels"
+        )
     normal = F.normalize(vectors.float(), dim=-1)
     similarity = (normal @ normal.T).fill_diagonal_(-math.inf)
-    neighbours = similarity.topk(k, dim=1).indices                                  # [n, k]
+    neighbours = similarity.topk(k, dim=1).indices  # [n, k]
     codes = torch.tensor(pd.factorize(pd.Series(labels, dtype=object))[0])
     return (codes[neighbours] == codes[:, None]).double().mean().item() * 100
 
@@ -184,8 +241,9 @@ def umap_projection(vectors: torch.Tensor, seed: int = 0, neighbours: int = 15) 
     "A 2-D UMAP (cosine metric) of `vectors` `[n, d]` → `[n, 2]`; deterministic for a given seed."
     import warnings
     import umap
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")                        # "n_jobs overridden by setting random_state"
+        warnings.simplefilter("ignore")  # "n_jobs overridden by setting random_state"
         reducer = umap.UMAP(n_neighbors=neighbours, min_dist=0.2, metric="cosine", random_state=seed)
         return reducer.fit_transform(F.normalize(vectors.float(), dim=-1).numpy())
 
@@ -193,30 +251,43 @@ def umap_projection(vectors: torch.Tensor, seed: int = 0, neighbours: int = 15) 
 def disagreements(first: torch.Tensor, second: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "Indices of the queries only `first` gets right and of those only `second` gets right (bool `[n]` each)."
     if first.shape != second.shape or first.dim() != 1:
-        raise InputError(f"need two 1-D bool tensors of the same length, got {tuple(first.shape)} and {tuple(second.shape)}")
+        raise InputError(
+            f"need two 1-D bool tensors of the same length, got {tuple(first.shape)} and {tuple(second.shape)}"
+        )
     return (first & ~second).nonzero().flatten(), (second & ~first).nonzero().flatten()
+
 
 def sign_test(wins: int, losses: int) -> float:
     "Exact two-sided binomial p-value of `wins` vs `losses` under a fair coin (1.0 when both are 0)."
     n, low = wins + losses, min(wins, losses)
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(low + 1)) / 2 ** n
+    tail = sum(math.comb(n, i) for i in range(low + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 # %% ../../nbs/10_hard_negatives.ipynb #a9ed4b68
 def _show_item(axis, text: str, image: str | None, title: str, gold: bool = False):
     "One panel: the image if there is one (else the text), a title, a green frame for the gold."
     from PIL import Image
+
     if image is not None:
         axis.imshow(Image.open(image).convert("RGB"))
     else:
-        axis.text(0.5, 0.5, textwrap.fill(text.replace("<image>\n", ""), 22), ha="center", va="center", fontsize=8,
-                  transform=axis.transAxes)
-    axis.set_xticks([]); axis.set_yticks([])
+        axis.text(
+            0.5,
+            0.5,
+            textwrap.fill(text.replace("<image>\n", ""), 22),
+            ha="center",
+            va="center",
+            fontsize=8,
+            transform=axis.transAxes,
+        )
+    axis.set_xticks([])
+    axis.set_yticks([])
     axis.set_title(title, fontsize=8, color="green" if gold else "black")
     for spine in axis.spines.values():
         spine.set(edgecolor="green" if gold else "0.7", linewidth=3 if gold else 1)
+
 
 def show_disagreement(axes, row, scores: dict[str, torch.Tensor], k: int = 3):
     "Fill `axes` (1 + k·len(scores) panels): `row`'s query, then each model's top-`k` candidates with cosine `scores[model]` `[n_candidates]`."
@@ -226,5 +297,10 @@ def show_disagreement(axes, row, scores: dict[str, torch.Tensor], k: int = 3):
         axes[0].set_xlabel(query, fontsize=7)
     for index, (model, values) in enumerate(scores.items()):
         for rank, column in enumerate(values.topk(k).indices.tolist()):
-            _show_item(axes[1 + index * k + rank], row.candidate_texts[column], row.candidate_images[column],
-                       f"{model} #{rank + 1}: {values[column]:.3f}", gold=column == 0)
+            _show_item(
+                axes[1 + index * k + rank],
+                row.candidate_texts[column],
+                row.candidate_images[column],
+                f"{model} #{rank + 1}: {values[column]:.3f}",
+                gold=column == 0,
+            )

@@ -22,11 +22,26 @@ import llave
 
 from ..eval import candidate_scores, candidate_similarities, collect_items, correct_at_1, encode_items, mmeb_summary
 from ..core import IMAGE_TOKEN, SUMMARY_COLUMNS, compare_seeds, dataset_task, write_json_atomic, write_text_atomic
-from ..minimmeb import MINI_EVAL_DATASETS, MINI_FORMAT, MiniConfig, ensure_mini, mini_eval_dataset, mini_train_pairs
+from llave.minimmeb import (
+    MINI_EVAL_DATASETS,
+    MINI_FORMAT,
+    PICTURE_FLOOR,
+    MiniConfig,
+    ensure_mini,
+    mini_eval_dataset,
+    mini_train_pairs,
+)
 from ..model import LLaVE, load_tiny_sizes, tiny_llava_onevision
 from .pretrain import PretrainConfig, check_run_config, pretrain, pretrained_model, pretrained_record
-from ..train import (CONFIG_DIRECTORY, checkpoint_directories, config_from_dict, copy_model, load_config, load_pairs,
-                         train)
+from llave.train import (
+    CONFIG_DIRECTORY,
+    checkpoint_directories,
+    config_from_dict,
+    copy_model,
+    load_config,
+    load_pairs,
+    train,
+)
 from ..video import evaluate_video_retrieval, load_video_set
 from ..core import InputError
 
@@ -43,12 +58,18 @@ __all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COL
 
 # %% ../../nbs/09_demo.ipynb #6c1d4929
 DEMO_STARTS = ("pretrained", "pretrain", "random")
-START_TEXT = {"pretrained": "the shipped pretrained tiny LLaVA-OV (vision tower frozen)",   # `write_report` adds its line drawings
-              "pretrain": "a tiny LLaVA-OV pretrained in this run (vision tower frozen)",
-              "random": "random weights, one model per seed (vision tower trained)"}
-DEMO_LOSSES = {"InfoNCE": {"alpha": 0.0}, "LLaVE": {"alpha": 9.0},
-               "Focal-InfoNCE": {"loss": "focal", "alpha": 0.0, "focal_margin": 0.1, "focal_signed": True}}  # Table 3's ablation
+START_TEXT = {
+    "pretrained": "the shipped pretrained tiny LLaVA-OV (vision tower frozen)",  # `write_report` adds its line drawings
+    "pretrain": "a tiny LLaVA-OV pretrained in this run (vision tower frozen)",
+    "random": "random weights, one model per seed (vision tower trained)",
+}
+DEMO_LOSSES = {
+    "InfoNCE": {"alpha": 0.0},
+    "LLaVE": {"alpha": 9.0},
+    "Focal-InfoNCE": {"loss": "focal", "alpha": 0.0, "focal_margin": 0.1, "focal_signed": True},
+}  # Table 3's ablation
 LOSS_FIELDS = ("alpha", "loss", "focal_margin", "focal_signed")
+
 
 def loss_overrides(spec) -> dict:
     "A loss of `DemoSettings.losses` as training-config fields: a number is an alpha, a dict names the fields."
@@ -58,33 +79,41 @@ def loss_overrides(spec) -> dict:
         raise InputError(f"unknown loss fields {sorted(unknown)}; a demo loss sets {list(LOSS_FIELDS)}")
     return spec
 
+
 @dataclass
 class DemoSettings:
-    "What `llave demo` runs. The defaults take about an hour on 2 CPU cores (runs side by side); `quick()` about 2 minutes."
-    start: str = "pretrained"         # one of DEMO_STARTS: where every run starts (see `initial_model`)
+    "What `llave demo` runs. The defaults take about half an hour on 2 CPU cores (runs side by side); `quick()` about 2 minutes."
+
+    start: str = "pretrained"  # one of DEMO_STARTS: where every run starts (see `initial_model`)
     seeds: int = 3
-    steps: int = 2000                 # optimizer updates per run, each of `batch_size` × `gradient_accumulation_steps` pairs
+    steps: int = 2000  # optimizer updates per run, each of `batch_size` × `gradient_accumulation_steps` pairs
     batch_size: int = 32
-    learning_rate: float = 5e-4       # at 1,000 steps, 3e-4 (the `tiny` preset's) gave InfoNCE's IND mean 2.4-3.8 less
+    learning_rate: float = 5e-4  # at 1,000 steps, 3e-4 (the `tiny` preset's) gave InfoNCE's IND mean 2.4-3.8 less
     warmup_steps: int = 30
     tau: float = 0.02
-    losses: dict = field(default_factory=lambda: dict(DEMO_LOSSES))   # name -> alpha, or -> training fields
-    eval_rows: int | None = 500       # queries per MMEB-mini dataset (None: all 1000)
+    losses: dict = field(default_factory=lambda: dict(DEMO_LOSSES))  # name -> alpha, or -> training fields
+    eval_rows: int | None = 500  # queries per MMEB-mini dataset (None: all 1000)
     video: bool = True
     gradcache_chunk_size: int | None = None
-    gradient_accumulation_steps: int = 1   # micro-batches of `batch_size` per update (each its own negatives)
-    show_progress: bool = True        # progress bars (sequential runs only)
-    workers: int | None = None        # runs trained at once, each in a process of its own (None: one per CPU core)
-    line_drawings: int | None = None  # start "pretrain" only: outline scenes in the generative stage (None: the recipe's, 1,000)
-    blind_floors: bool = False        # also train seed 0's first loss with blind queries (`blind_floor`): the report's floors
+    gradient_accumulation_steps: int = 1  # micro-batches of `batch_size` per update (each its own negatives)
+    show_progress: bool = True  # progress bars (sequential runs only)
+    workers: int | None = None  # runs trained at once, each in a process of its own (None: one per CPU core)
+    line_drawings: int | None = (
+        None  # start "pretrain" only: outline scenes in the generative stage (None: the recipe's, 1,000)
+    )
+    blind_floors: bool = False  # also train seed 0's first loss with blind queries (`blind_floor`): the report's floors
 
     def __post_init__(self):
-        if not 0 <= self.warmup_steps < self.steps:     # else the learning rate would never leave its warmup
-            raise InputError(f"DemoSettings: warmup_steps must be at least 0 and fewer than steps ({self.steps}), "
-                             f"got {self.warmup_steps}")
+        if not 0 <= self.warmup_steps < self.steps:  # else the learning rate would never leave its warmup
+            raise InputError(
+                f"DemoSettings: warmup_steps must be at least 0 and fewer than steps ({self.steps}), "
+                f"got {self.warmup_steps}"
+            )
         if self.line_drawings is not None and self.start != "pretrain":
-            raise InputError(f"DemoSettings: line_drawings ({self.line_drawings}) is set only with start='pretrain' (the "
-                             f"generative stage run here; --from-scratch), not {self.start!r}, whose start is fixed")
+            raise InputError(
+                f"DemoSettings: line_drawings ({self.line_drawings}) is set only with start='pretrain' (the "
+                f"generative stage run here; --from-scratch), not {self.start!r}, whose start is fixed"
+            )
         if self.line_drawings is not None and self.line_drawings < 0:
             raise InputError(f"DemoSettings: line_drawings must be >= 0, got {self.line_drawings}")
 
@@ -107,13 +136,19 @@ class DemoSettings:
         return dataclasses.replace(self, steps=steps, warmup_steps=min(self.warmup_steps, steps // 10))
 
 # %% ../../nbs/09_demo.ipynb #bb832541
-def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", line_drawings: int | None = None,
-                  show_progress: bool = False) -> Path:
+def initial_model(
+    out: Path,
+    root: Path,
+    seed: int,
+    start: str = "pretrained",
+    line_drawings: int | None = None,
+    show_progress: bool = False,
+) -> Path:
     """Where the seed's runs start: the shipped pretrained model, one pretrained under `out` (`pretrain`, with
     `line_drawings` outline drawings among its examples, None: the recipe's; its progress shown), or a random one."""
-    if start == "pretrained":       # llave/pretrained/tiny-mmeb-mini, its SHA-256 checked
+    if start == "pretrained":  # llave/pretrained/tiny-mmeb-mini, its SHA-256 checked
         return pretrained_model()
-    if start == "pretrain":         # rebuild that checkpoint (`llave demo --from-scratch`): one for all seeds
+    if start == "pretrain":  # rebuild that checkpoint (`llave demo --from-scratch`): one for all seeds
         config = PretrainConfig(show_progress=show_progress)
         if line_drawings is not None:
             config = dataclasses.replace(config, line_drawings=line_drawings)
@@ -127,32 +162,43 @@ def initial_model(out: Path, root: Path, seed: int, start: str = "pretrained", l
         tiny_llava_onevision(path, corpus=corpus, seed=seed, **load_tiny_sizes(CONFIG_DIRECTORY / "tiny_model.toml"))
     return path
 
+
 def pretrain_here(run: Path, config: PretrainConfig | None = None) -> Path:
     "Run `config` (default: `llave pretrain`'s recipe) in `run`, resuming an interrupted run; its final checkpoint."
     config = dataclasses.replace(config or PretrainConfig(show_progress=False), output_dir=str(run))
     final = run / f"checkpoint-{config.steps}"
     if final.exists():
-        check_run_config(config)                        # a finished run of another recipe is not reused
+        check_run_config(config)  # a finished run of another recipe is not reused
     else:
-        pretrain(config, resume=bool(checkpoint_directories(run)))   # (which refuses another recipe's folder itself)
+        pretrain(config, resume=bool(checkpoint_directories(run)))  # (which refuses another recipe's folder itself)
     return final
 
-def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoSettings, on_step=None,
-              extra: dict | None = None) -> Path:
+
+def train_run(
+    out: Path, init: Path, name: str, loss, seed: int, settings: DemoSettings, on_step=None, extra: dict | None = None
+) -> Path:
     """Train one (seed, loss) run unless its final checkpoint exists (`on_step`: see `train`; `extra`: more config
     fields, e.g. other training data); returns that checkpoint."""
     run = out / f"seed{seed}" / name
     done = [p for p in checkpoint_directories(run) if p.name == f"checkpoint-{settings.steps}"]
     if done:
         return done[0]
-    fields = dict(model=str(init), output_dir=str(run), seed=seed, tau=settings.tau, max_steps=settings.steps,
-                  batch_size=settings.batch_size, learning_rate=settings.learning_rate,
-                  warmup_ratio=settings.warmup_steps / settings.steps,
-                  warmup_from_zero=False,     # the committed runs' schedule (lesson 06), kept until the demo is rerun
-                  save_every=settings.steps, keep_last=1, show_progress=settings.show_progress and on_step is None,
-                  gradcache_chunk_size=settings.gradcache_chunk_size,
-                  gradient_accumulation_steps=settings.gradient_accumulation_steps,
-                  freeze_vision=settings.start != "random")    # a pretrained tower stays frozen, as in the paper
+    fields = dict(
+        model=str(init),
+        output_dir=str(run),
+        seed=seed,
+        tau=settings.tau,
+        max_steps=settings.steps,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        warmup_ratio=settings.warmup_steps / settings.steps,
+        save_every=settings.steps,
+        keep_last=1,
+        show_progress=settings.show_progress and on_step is None,
+        gradcache_chunk_size=settings.gradcache_chunk_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        freeze_vision=settings.start != "random",
+    )  # a pretrained tower stays frozen, as in the paper
     train(config_from_dict({**fields, **loss_overrides(loss), **(extra or {})}, load_config("tiny")), on_step=on_step)
     return run / f"checkpoint-{settings.steps}"
 
@@ -160,6 +206,7 @@ def train_run(out: Path, init: Path, name: str, loss, seed: int, settings: DemoS
 def mini_datasets(root: Path, rows: int | None) -> dict:
     "MMEB-mini's eval datasets (`{name: [EvalRow]}`), the first `rows` queries of each."
     return {name: mini_eval_dataset(name, root)[:rows] for name in MINI_EVAL_DATASETS}
+
 
 def pooled_auroc(positive: torch.Tensor, negative: torch.Tensor) -> float:
     """P(positive > negative) in %, over every pair of `positive` `[n]` and `negative` `[m]` (ties count half): the
@@ -169,6 +216,7 @@ def pooled_auroc(positive: torch.Tensor, negative: torch.Tensor) -> float:
     above = (positive[:, None] > negative[None, :]).double().mean()
     ties = (positive[:, None] == negative[None, :]).double().mean()
     return 100 * (above + ties / 2).item()
+
 
 def standardized_gap(scores: torch.Tensor, k: int = 3) -> float:
     """Mean over queries of (positive − mean of its `k` hardest negatives) / the spread (std) of all its negatives:
@@ -180,24 +228,34 @@ def standardized_gap(scores: torch.Tensor, k: int = 3) -> float:
     spread = ((values - mean[:, None]).pow(2).masked_fill(~finite, 0.0).sum(1) / finite.sum(1)).sqrt()
     return ((parts["positive"] - parts["hard"].mean(1)) / spread.clamp_min(1e-6)).mean().item()
 
+
 def similarity_profile(scores: torch.Tensor, k: int = 3) -> dict:
     """Means over queries of `llave.eval.candidate_similarities(scores, k)` (each query's own candidates), the raw
     gap and hardest gap, and two scale-free measures of separation: `hard_auroc` (positives against the `k` hardest
     negatives, pooled over queries) and `gap_z` (`standardized_gap`)."""
     parts = candidate_similarities(scores, k)
     positive, hard = parts["positive"], parts["hard"]
-    return {"positive": positive.mean().item(), "hard": hard.mean().item(), "easy": parts["easy"].mean().item(),
-            "gap": (positive - hard.mean(1)).mean().item(), "hardest_gap": (positive - hard[:, 0]).mean().item(),
-            "positive_above_hardest": (positive > hard[:, 0]).double().mean().item() * 100,
-            "hard_auroc": pooled_auroc(positive, hard.flatten()), "gap_z": standardized_gap(scores, k)}
+    return {
+        "positive": positive.mean().item(),
+        "hard": hard.mean().item(),
+        "easy": parts["easy"].mean().item(),
+        "gap": (positive - hard.mean(1)).mean().item(),
+        "hardest_gap": (positive - hard[:, 0]).mean().item(),
+        "positive_above_hardest": (positive > hard[:, 0]).double().mean().item() * 100,
+        "hard_auroc": pooled_auroc(positive, hard.flatten()),
+        "gap_z": standardized_gap(scores, k),
+    }
 
-def random_pair_similarity(embeddings: torch.Tensor, queries: torch.Tensor, golds: torch.Tensor, seed: int = 0) -> float:
+
+def random_pair_similarity(
+    embeddings: torch.Tensor, queries: torch.Tensor, golds: torch.Tensor, seed: int = 0
+) -> float:
     "Mean cosine of each query with the gold of another query (a seeded cyclic shift), pairs sharing their gold left out."
     if len(queries) < 2:
         raise InputError(f"a random pair needs at least 2 queries, got {len(queries)}")
     shift = int(torch.randint(1, len(queries), (1,), generator=torch.Generator().manual_seed(seed)))
-    other = golds.roll(shift)                              # query i meets the gold of query i - shift
-    keep = other != golds                                  # a shared gold (same label or answer) is not a random pair
+    other = golds.roll(shift)  # query i meets the gold of query i - shift
+    keep = other != golds  # a shared gold (same label or answer) is not a random pair
     return F.cosine_similarity(embeddings[queries[keep]].float(), embeddings[other[keep]].float(), dim=-1).mean().item()
 
 # %% ../../nbs/09_demo.ipynb #c637ea04
@@ -215,23 +273,37 @@ def evaluate_run(checkpoint: Path, root: Path, datasets: dict, settings: DemoSet
         profiles[name]["random"] = random_pair_similarity(embeddings, queries, candidates[:, 0])
     result = {"mmeb": scores, "summary": mmeb_summary(scores, warn=False), "similarity": profiles}
     if settings.video:
-        result["video"] = {name: evaluate_video_retrieval(model, load_video_set(name, mini_root=root))
-                           for name in ("mini_vtt", "mini_vd")}
+        result["video"] = {
+            name: evaluate_video_retrieval(model, load_video_set(name, mini_root=root))
+            for name in ("mini_vtt", "mini_vd")
+        }
     return result
 
 # %% ../../nbs/09_demo.ipynb #1818f0f6
-VIDEO_COLUMNS = [("mini_vtt", "R@1"), ("mini_vtt", "R@5"), ("mini_vtt", "R@10"),
-                 ("mini_vd", "R@1"), ("mini_vd", "R@5"), ("mini_vd", "R@10")]
+VIDEO_COLUMNS = [
+    ("mini_vtt", "R@1"),
+    ("mini_vtt", "R@5"),
+    ("mini_vtt", "R@10"),
+    ("mini_vd", "R@1"),
+    ("mini_vd", "R@5"),
+    ("mini_vd", "R@10"),
+]
+
 
 def column_values(results: dict, loss: str, getter) -> np.ndarray:
     "One value per seed: `getter(result)` of `loss`'s run in each seed."
     return np.array([getter(by_loss[loss]) for by_loss in results.values()], dtype=float)
 
+
 def video_chance_row(results: dict) -> str:
     "The video table's row for a random ranking: R@K = K / #clips (each caption has one gold clip)."
     video = next(iter(next(iter(results.values())).values()))["video"]
-    cells = [100 * min(int(metric[2:]), video[name]["num_videos"]) / video[name]["num_videos"] for name, metric in VIDEO_COLUMNS]
+    cells = [
+        100 * min(int(metric[2:]), video[name]["num_videos"]) / video[name]["num_videos"]
+        for name, metric in VIDEO_COLUMNS
+    ]
     return "| chance | " + " | ".join(f"{cell:.1f}" for cell in cells) + " |"
+
 
 def mean_std(values: np.ndarray) -> str:
     return f"{values.mean():.1f} ± {values.std(ddof=1):.1f}" if len(values) > 1 else f"{values.mean():.1f}"
@@ -246,11 +318,18 @@ def comparison_table(results: dict, columns: list[str], getter, title: str) -> s
         lines.append(f"| {loss} | " + " | ".join(cells) + " |")
     first = losses[0]
     for second in losses[1:]:
-        differences = [column_values(results, second, lambda r, c=c: getter(r, c))
-                       - column_values(results, first, lambda r, c=c: getter(r, c)) for c in columns]
+        differences = [
+            column_values(results, second, lambda r, c=c: getter(r, c))
+            - column_values(results, first, lambda r, c=c: getter(r, c))
+            for c in columns
+        ]
         lines.append(f"| {second} − {first} | " + " | ".join(f"{d.mean():+.1f}" for d in differences) + " |")
         verdicts = [compare_seeds(d) for d in differences]
-        lines.append(f"| {second} vs {first} | " + " | ".join(f"{v['verdict']} ({v['wins']}/{v['seeds']})" for v in verdicts) + " |")
+        lines.append(
+            f"| {second} vs {first} | "
+            + " | ".join(f"{v['verdict']} ({v['wins']}/{v['seeds']})" for v in verdicts)
+            + " |"
+        )
     return "\n".join(lines)
 
 # %% ../../nbs/09_demo.ipynb #58f233ee
@@ -258,32 +337,46 @@ def similarity_table(results: dict) -> str:
     "The paper's Table 1 on MMEB-mini: positives, hard and easy negatives and the gap, per dataset and loss (means over seeds)."
     losses = list(next(iter(results.values())))
     names = list(next(iter(results.values()))[losses[0]]["similarity"])
-    lines = ["| dataset | loss | positive | hard negatives (top 3 of its candidates) | easy negatives (bottom 3) | positive − hard |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| dataset | loss | positive | hard negatives (top 3 of its candidates) | easy negatives (bottom 3) | positive − hard |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in names:
         for loss in losses:
-            values = [column_values(results, loss, lambda r, key=key: r["similarity"][name][key]).mean()
-                      for key in ("positive", "hard", "easy", "gap")]
+            values = [
+                column_values(results, loss, lambda r, key=key: r["similarity"][name][key]).mean()
+                for key in ("positive", "hard", "easy", "gap")
+            ]
             lines.append(f"| {name} | {loss} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
     return "\n".join(lines)
 
+
 CHANCE = 100 / MiniConfig().candidates  # P@1 (%) of a random ranking of a query's 9 candidates
 TARGETS = {"dataset": 3 * CHANCE, "IND": 50.0, "separation": 0.3}
+
 
 def targets_table(results: dict) -> str:
     "Each loss against the demo's targets (means over seeds): every IND dataset >= 3x chance, IND mean, positive - random pair."
     losses = list(next(iter(results.values())))
     names = [n for n in next(iter(results.values()))[losses[0]]["mmeb"] if dataset_task(n)[1] == "IND"]
     mark = lambda value, target, digits: f"{value:.{digits}f} {'✓' if value >= target else '✗'}"
-    lines = ["| loss | " + " | ".join(n.removeprefix("Mini-") for n in names) + " | IND mean | positive − random pair |",
-             "|---" * (len(names) + 3) + "|"]
+    lines = [
+        "| loss | " + " | ".join(n.removeprefix("Mini-") for n in names) + " | IND mean | positive − random pair |",
+        "|---" * (len(names) + 3) + "|",
+    ]
     for loss in losses:
         p1 = [column_values(results, loss, lambda r, n=n: r["mmeb"][n]).mean() for n in names]
         ind = column_values(results, loss, lambda r: r["summary"]["IND"]).mean()
-        gaps = [column_values(results, loss, lambda r, n=n: r["similarity"][n]["positive"] - r["similarity"][n]["random"]).mean()
-                for n in names]
-        cells = [mark(v, TARGETS["dataset"], 1) for v in p1] + [mark(ind, TARGETS["IND"], 1),
-                                                                mark(float(np.mean(gaps)), TARGETS["separation"], 3)]
+        gaps = [
+            column_values(
+                results, loss, lambda r, n=n: r["similarity"][n]["positive"] - r["similarity"][n]["random"]
+            ).mean()
+            for n in names
+        ]
+        cells = [mark(v, TARGETS["dataset"], 1) for v in p1] + [
+            mark(ind, TARGETS["IND"], 1),
+            mark(float(np.mean(gaps)), TARGETS["separation"], 3),
+        ]
         lines.append(f"| {loss} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -291,44 +384,66 @@ def targets_table(results: dict) -> str:
 def plot_summary(results: dict, path: Path) -> Path:
     "Bar chart of the meta-task, IND/OOD and overall scores per loss, with the spread over seeds."
     import matplotlib.pyplot as plt
+
     losses = list(next(iter(results.values())))
     figure, axis = plt.subplots(figsize=(9, 3.5))
     width = 0.8 / len(losses)
     for index, loss in enumerate(losses):
         values = [column_values(results, loss, lambda r, c=c: r["summary"][c]) for c in SUMMARY_COLUMNS]
-        axis.bar(np.arange(len(SUMMARY_COLUMNS)) + index * width, [v.mean() for v in values], width,
-                 yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in values], capsize=3, label=loss)
+        axis.bar(
+            np.arange(len(SUMMARY_COLUMNS)) + index * width,
+            [v.mean() for v in values],
+            width,
+            yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in values],
+            capsize=3,
+            label=loss,
+        )
     axis.axhline(CHANCE, color="0.4", linestyle="--", linewidth=0.8, label="chance")
     axis.set_xticks(np.arange(len(SUMMARY_COLUMNS)) + width * (len(losses) - 1) / 2, SUMMARY_COLUMNS)
     axis.set(ylabel="P@1 (%)", title=f"MMEB-mini, tiny LLaVA-OV, {len(results)} seed(s)")
-    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)   # beside the bars, never over them
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the bars, never over them
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
 
 # %% ../../nbs/09_demo.ipynb #6ffe15ec
-RESUMABLE = ("seeds", "show_progress", "workers", "blind_floors")   # settings a resumed demo may change (more seeds reuse the finished ones)
+RESUMABLE = (
+    "seeds",
+    "show_progress",
+    "workers",
+    "blind_floors",
+)  # settings a resumed demo may change (more seeds reuse the finished ones)
+
 
 def settings_record(settings: DemoSettings) -> dict:
     """What `settings.json` records of `settings`: every field but the RESUMABLE ones, as JSON reads it back; the
     MMEB-mini format the runs are evaluated on; for the shipped pretrained start the SHA-256 of its weights (runs made
     from another checkpoint are not resumed), for a generative stage run here its line drawings."""
     fields = {k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}
-    fields["mmeb_mini_format"] = MINI_FORMAT            # a record without it was evaluated on format 1: not resumed
+    fields["mmeb_mini_format"] = MINI_FORMAT  # a record without it was evaluated on format 1: not resumed
+    # (format 3's runs also warm up from lr 0, as the Trainer)
     del fields["line_drawings"]
-    if settings.start == "pretrain" and settings.generative_line_drawings:   # absent: none, as older records say
+    if settings.start == "pretrain" and settings.generative_line_drawings:  # absent: none, as older records say
         fields["line_drawings"] = settings.generative_line_drawings
     if settings.start == "pretrained":
         fields["pretrained_sha256"] = pretrained_record()["sha256"]["model.safetensors"]
     return json.loads(json.dumps(fields))
 
-LATER_RECORDS = ("pretrained_sha256",)     # recorded since November 2026: a settings.json from before is not refused for it
+
+LATER_RECORDS = (
+    "pretrained_sha256",
+)  # recorded since November 2026: a settings.json from before is not refused for it
+
 
 def changed_settings(recorded: dict, current: dict, ignore: tuple = ()) -> list[str]:
     "The sorted names of the fields in which two settings records differ, apart from `ignore` (and LATER_RECORDS `recorded` lacks)."
-    return sorted(k for k in set(current) | set(recorded) if k not in ignore and current.get(k) != recorded.get(k)
-                  and not (k in LATER_RECORDS and k not in recorded))
+    return sorted(
+        k
+        for k in set(current) | set(recorded)
+        if k not in ignore and current.get(k) != recorded.get(k) and not (k in LATER_RECORDS and k not in recorded)
+    )
+
 
 def check_settings(out: Path, settings: DemoSettings) -> None:
     "Record `settings` in `out/settings.json`, or refuse a directory whose runs were made with other settings."
@@ -337,13 +452,17 @@ def check_settings(out: Path, settings: DemoSettings) -> None:
     if path.exists():
         changed = changed_settings(json.loads(path.read_text()), current)
         if changed:
-            raise InputError(f"{out}: its runs were made with other settings ({', '.join(changed)} differ); "
-                             f"use another output directory or remove it")
+            raise InputError(
+                f"{out}: its runs were made with other settings ({', '.join(changed)} differ); "
+                f"use another output directory or remove it"
+            )
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, current)
 
-BLIND = "blind-"   # the jobs `blind-text` and `blind-image`: the blind floors (`blind_floor`)
-START = "start"    # the job that evaluates where the runs start (seed 0's initial model), beside chance in the report
+
+BLIND = "blind-"  # the jobs `blind-text` and `blind-image`: the blind floors (`blind_floor`)
+START = "start"  # the job that evaluates where the runs start (seed 0's initial model), beside chance in the report
+
 
 def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: DemoSettings, on_step=None) -> Path:
     """Train and evaluate the (seed, loss `name`) run unless its `result.json` exists (`name` START: evaluate `init`
@@ -352,16 +471,26 @@ def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: D
         return blind_floor(out, name.removeprefix(BLIND), settings, seed, on_step=on_step)
     result_path = run_result(out, seed, name)
     if not result_path.exists():
-        checkpoint = init if name == START else train_run(out, init, name, settings.losses[name], seed, settings, on_step)
+        checkpoint = (
+            init if name == START else train_run(out, init, name, settings.losses[name], seed, settings, on_step)
+        )
         datasets = mini_datasets(root, settings.eval_rows)
         write_json_atomic(result_path, evaluate_run(checkpoint, root, datasets, settings))
     return result_path
 
+
 def run_line(name: str, seed: int, result: dict) -> str:
     "The line a finished run prints: its Overall, IND and OOD P@1."
     summary = result["summary"]
-    who = "start (untrained)" if name == START else f"blind floor, {name.removeprefix(BLIND)} only" if name.startswith(BLIND) else f"seed {seed}, {name}"
+    who = (
+        "start (untrained)"
+        if name == START
+        else f"blind floor, {name.removeprefix(BLIND)} only"
+        if name.startswith(BLIND)
+        else f"seed {seed}, {name}"
+    )
     return f"{who}: Overall {summary['Overall']:.1f}, IND {summary['IND']:.1f}, OOD {summary['OOD']:.1f} (chance {CHANCE:.1f})"
+
 
 def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, log=print) -> dict:
     "Train and evaluate every (seed, loss) run of `settings`; write the report; returns `{seed: {loss: result}}`."
@@ -370,22 +499,38 @@ def run_demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None
     started, root = time.perf_counter(), ensure_mini()
     jobs = [(seed, name) for seed in range(settings.seeds) for name in settings.losses] + [(0, START)]
     jobs += [(0, BLIND + keep) for keep in BLIND_KEEPS] if settings.blind_floors else []
-    inits = {seed: initial_model(out, root, seed, settings.start, settings.line_drawings, settings.show_progress)
-             for seed in range(settings.seeds)}
+    inits = {
+        seed: initial_model(out, root, seed, settings.start, settings.line_drawings, settings.show_progress)
+        for seed in range(settings.seeds)
+    }
     trained = [(seed, name) for seed, name in jobs if name != START]
     reused = sum(run_result(out, seed, name).exists() for seed, name in trained)
     history = invocations(json.loads((out / "results.json").read_text())) if (out / "results.json").exists() else []
     workers = min(len(jobs), settings.workers or os.cpu_count() or 1)
     log(f"{len(trained)} runs of {settings.steps} steps and the start's evaluation, {workers} at a time")
-    progress = tqdm(total=settings.steps * (len(trained) - reused), desc="demo", unit="step", smoothing=0.05,
-                    disable=not settings.show_progress)
+    progress = tqdm(
+        total=settings.steps * (len(trained) - reused),
+        desc="demo",
+        unit="step",
+        smoothing=0.05,
+        disable=not settings.show_progress,
+    )
     with quiet_transformers():
         results, start, floors = _run_jobs(out, root, inits, jobs, settings, workers, log, progress)
     progress.close()
     seconds = time.perf_counter() - started
-    write_report(out, results, settings, seconds, reused, start, floors,
-                 history + [{"seconds": seconds, "runs": len(trained), "reused": reused}])
+    write_report(
+        out,
+        results,
+        settings,
+        seconds,
+        reused,
+        start,
+        floors,
+        history + [{"seconds": seconds, "runs": len(trained), "reused": reused}],
+    )
     return results
+
 
 def invocations(record: dict) -> list[dict]:
     """The `llave demo` invocations that produced a `results.json` record, oldest first: `{seconds, runs, reused}`
@@ -397,20 +542,28 @@ def invocations(record: dict) -> list[dict]:
     runs = sum(len(losses) for losses in record["results"].values()) + len(record.get("floors") or {})
     return [{"seconds": record["seconds"], "runs": runs, "reused": record.get("reused", 0)}]
 
+
 def time_taken(history: list[dict]) -> str:
     "The wall clock of a demo's invocations, in words: '62.9 minutes', or the total and each invocation's share."
     total = sum(step["seconds"] for step in history) / 60
     if len(history) < 2:
-        return f"{total:.1f} minutes" + (f" ({history[0]['reused']} of {history[0]['runs']} runs were already done and reused)"
-                                         if history and history[0]["reused"] else "")
-    parts = ", then ".join(f"{step['seconds'] / 60:.1f} ({step['runs'] - step['reused']} of {step['runs']} runs trained)"
-                           for step in history)
+        return f"{total:.1f} minutes" + (
+            f" ({history[0]['reused']} of {history[0]['runs']} runs were already done and reused)"
+            if history and history[0]["reused"]
+            else ""
+        )
+    parts = ", then ".join(
+        f"{step['seconds'] / 60:.1f} ({step['runs'] - step['reused']} of {step['runs']} runs trained)"
+        for step in history
+    )
     return f"{total:.1f} minutes over {len(history)} invocations: {parts}"
+
 
 @contextlib.contextmanager
 def quiet_transformers():
     "transformers' own loading and saving progress bars off, within the block."
     from transformers.utils import logging
+
     was_enabled = logging.is_progress_bar_enabled()
     logging.disable_progress_bar()
     try:
@@ -419,12 +572,13 @@ def quiet_transformers():
         if was_enabled:
             logging.enable_progress_bar()
 
+
 def _run_jobs(out: Path, root: Path, inits: dict, jobs: list, settings: DemoSettings, workers: int, log, progress):
     "`run_demo`'s runs, in worker processes or here; returns (`{seed: {loss: result}}`, the start's result, `{keep: blind floor}`)."
     if workers > 1:
         run_in_processes(out, root, inits, jobs, settings, workers, log, progress)
     results, start, floors = {}, None, {}
-    for seed, name in jobs:                             # sequential: trains here; in parallel: reads what workers wrote
+    for seed, name in jobs:  # sequential: trains here; in parallel: reads what workers wrote
         done = name == START or run_result(out, seed, name).exists()
         path = run_one(out, root, inits[seed], seed, name, settings, lambda step, total: progress.update())
         result = json.loads(path.read_text())
@@ -435,8 +589,11 @@ def _run_jobs(out: Path, root: Path, inits: dict, jobs: list, settings: DemoSett
         else:
             results.setdefault(seed, {})[name] = result
         if workers == 1 or not done:
-            progress.write(run_line(name, seed, result)) if settings.show_progress else log(run_line(name, seed, result))
+            progress.write(run_line(name, seed, result)) if settings.show_progress else log(
+                run_line(name, seed, result)
+            )
     return results, start, floors
+
 
 def run_result(out: Path, seed: int, name: str) -> Path:
     "Where the (seed, `name`) job of a demo in `out` keeps its result."
@@ -444,12 +601,16 @@ def run_result(out: Path, seed: int, name: str) -> Path:
         return out / START / "result.json"
     return out / name / "result.json" if name.startswith(BLIND) else out / f"seed{seed}" / name / "result.json"
 
-_SHARED = {}    # in a worker process: the job's step counter and the threads each worker may use now
+
+_SHARED = {}  # in a worker process: the job's step counter and the threads each worker may use now
+
 
 def _worker_start(steps, threads) -> None:
     from transformers.utils import logging
-    logging.disable_progress_bar()          # loading and saving bars would break the job's display
+
+    logging.disable_progress_bar()  # loading and saving bars would break the job's display
     _SHARED.update(steps=steps, threads=threads)
+
 
 def _worker_step(step: int, total: int) -> None:
     "After each training step in a worker: count it for the job's progress display, take the threads now allotted."
@@ -458,18 +619,22 @@ def _worker_step(step: int, total: int) -> None:
     if torch.get_num_threads() != _SHARED["threads"].value:
         torch.set_num_threads(_SHARED["threads"].value)
 
+
 def run_job(out: Path, root: Path, init: Path, seed: int, name: str, fields: dict) -> Path:
     "`run_one` in a worker process, its `DemoSettings` as a dict of fields, reporting its steps to the parent."
     torch.set_num_threads(_SHARED["threads"].value)
     return run_one(out, root, init, seed, name, DemoSettings(**fields), _worker_step)
 
-def run_in_processes(out: Path, root: Path, inits: dict, jobs: list, settings: DemoSettings, workers: int, log,
-                     progress=None) -> None:
+
+def run_in_processes(
+    out: Path, root: Path, inits: dict, jobs: list, settings: DemoSettings, workers: int, log, progress=None
+) -> None:
     """Run `jobs` in `workers` fresh (spawned) processes. The cores are shared out among the jobs still running (so
     the last run uses them all), and `progress` counts the steps of all of them; each run's line prints as it ends."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from llave.mini.demo import _worker_start, run_job as job   # by module name, so that a worker can import them
+    from llave.mini.demo import _worker_start, run_job as job  # by module name, so that a worker can import them
+
     context, cores = multiprocessing.get_context("spawn"), torch.get_num_threads()
     steps, threads = context.Value("q", 0), context.Value("i", max(1, cores // workers))
     fields = dataclasses.asdict(dataclasses.replace(settings, show_progress=False))
@@ -486,7 +651,7 @@ def run_in_processes(out: Path, root: Path, inits: dict, jobs: list, settings: D
                     seed, name = names[future]
                     line = run_line(name, seed, json.loads(future.result().read_text()))  # a failed run raises here
                     progress.write(line) if progress is not None and not progress.disable else log(line)
-        except BaseException:                           # a failure or Ctrl-C: drop the queued runs (a rerun resumes)
+        except BaseException:  # a failure or Ctrl-C: drop the queued runs (a rerun resumes)
             pool.shutdown(cancel_futures=True)
             raise
 
@@ -494,60 +659,109 @@ def run_in_processes(out: Path, root: Path, inits: dict, jobs: list, settings: D
 def floor_table(results: dict, start: dict) -> str:
     "Overall, IND and OOD of each loss (means over seeds) beside chance and the untrained start, and as multiples of chance."
     columns = ("Overall", "IND", "OOD")
-    rows = [("chance (1 of 9 candidates)", [CHANCE] * 3), ("start, before contrastive training", [start["summary"][c] for c in columns])]
-    rows += [(loss, [column_values(results, loss, lambda r, c=c: r["summary"][c]).mean() for c in columns])
-             for loss in next(iter(results.values()))]
+    rows = [
+        ("chance (1 of 9 candidates)", [CHANCE] * 3),
+        ("start, before contrastive training", [start["summary"][c] for c in columns]),
+    ]
+    rows += [
+        (loss, [column_values(results, loss, lambda r, c=c: r["summary"][c]).mean() for c in columns])
+        for loss in next(iter(results.values()))
+    ]
     lines = ["| | " + " | ".join(columns) + " | Overall / chance |", "|---|---|---|---|---|"]
-    lines += [f"| {name} | " + " | ".join(f"{v:.1f}" for v in values) + f" | {values[0] / CHANCE:.2f}× |" for name, values in rows]
+    lines += [
+        f"| {name} | " + " | ".join(f"{v:.1f}" for v in values) + f" | {values[0] / CHANCE:.2f}× |"
+        for name, values in rows
+    ]
     return "\n".join(lines)
 
-def write_report(out: Path, results: dict, settings: DemoSettings, seconds: float, reused: int = 0,
-                 start_result: dict | None = None, floors: dict | None = None, history: list[dict] | None = None) -> Path:
+
+def write_report(
+    out: Path,
+    results: dict,
+    settings: DemoSettings,
+    seconds: float,
+    reused: int = 0,
+    start_result: dict | None = None,
+    floors: dict | None = None,
+    history: list[dict] | None = None,
+) -> Path:
     """Write results.json, summary.png and report.md (the tables) under `out`; `reused` runs were done before these
     `seconds`; `start_result`: the untrained start's result (`run_one`'s START job), shown beside chance; `history`:
     every invocation's `{seconds, runs, reused}` (`invocations`; default: this one alone)."""
     runs = sum(len(losses) for losses in results.values()) + len(floors or {})
     history = history or [{"seconds": seconds, "runs": runs, "reused": reused}]
     took = time_taken(history)
-    write_json_atomic(out / "results.json", {"settings": dataclasses.asdict(settings), "results": results, "start": start_result,
-                                             "floors": floors or None, "seconds": seconds, "reused": reused,
-                                             "invocations": history})
+    write_json_atomic(
+        out / "results.json",
+        {
+            "settings": dataclasses.asdict(settings),
+            "results": results,
+            "start": start_result,
+            "floors": floors or None,
+            "seconds": seconds,
+            "reused": reused,
+            "invocations": history,
+        },
+    )
     plot_summary(results, out / "summary.png")
     drawings = settings.generative_line_drawings
-    start = START_TEXT[settings.start] + (f", with {drawings:,} line drawings among its generative examples" if drawings else "")
-    sections = [f"# llave demo: InfoNCE vs LLaVE on MMEB-mini\n\nFrom {start}; "
-                f"{len(results)} seed(s), {settings.steps} steps of "
-                f"batch {settings.batch_size}" + (f" × {settings.gradient_accumulation_steps} accumulated"
-                                                  if settings.gradient_accumulation_steps > 1 else "")
-                + f" per run, tau {settings.tau}, "
-                f"{settings.eval_rows or 1000} queries per dataset; {took}.",
-                "## MMEB-mini (P@1, %; paper Table 2 layout)",
-                comparison_table(results, SUMMARY_COLUMNS, lambda r, c: r["summary"][c], "loss")]
+    start = START_TEXT[settings.start] + (
+        f", with {drawings:,} line drawings among its generative examples" if drawings else ""
+    )
+    sections = [
+        f"# llave demo: InfoNCE vs LLaVE on MMEB-mini\n\nFrom {start}; "
+        f"{len(results)} seed(s), {settings.steps} steps of "
+        f"batch {settings.batch_size}"
+        + (f" × {settings.gradient_accumulation_steps} accumulated" if settings.gradient_accumulation_steps > 1 else "")
+        + f" per run, tau {settings.tau}, "
+        f"{settings.eval_rows or 1000} queries per dataset; {took}.",
+        "## MMEB-mini (P@1, %; paper Table 2 layout)",
+        comparison_table(results, SUMMARY_COLUMNS, lambda r, c: r["summary"][c], "loss"),
+    ]
     if start_result is not None:
-        sections += ["## Against chance and the start", "P@1 (%) of a random choice among a query's 9 candidates, of "
-                     "the model the runs start from (untrained for this task: it may sit below chance), and of the "
-                     "trained runs (means over seeds).", floor_table(results, start_result)]
+        sections += [
+            "## Against chance and the start",
+            "P@1 (%) of a random choice among a query's 9 candidates, of "
+            "the model the runs start from (untrained for this task: it may sit below chance), and of the "
+            "trained runs (means over seeds).",
+            floor_table(results, start_result),
+        ]
     if floors:
-        sections += ["## Blind floors", f"Seed 0's {next(iter(settings.losses))} run trained and evaluated with every "
-                     "two-part query reduced to its text or to its image (`blind_floor`), beside the trained runs "
-                     "(means over seeds); ✗: the trained run is less than 10 points above a blind one.",
-                     blind_table(results, floors)]
+        sections += [
+            "## Blind floors",
+            f"Seed 0's {next(iter(settings.losses))} run trained and evaluated with every "
+            "two-part query reduced to its text or to its image (`blind_floor`), and a heuristic that "
+            "picks any object of the query's picture, beside the trained runs (means over seeds); ✗: the "
+            "trained run is less than 10 points above a floor.",
+            blind_table(results, floors),
+        ]
     if settings.video:
-        sections += ["## Zero-shot text→video retrieval (paper Table 4 layout; training saw no video)",
-                     comparison_table(results, [f"{d} {m}" for d, m in VIDEO_COLUMNS],
-                                      lambda r, c: r["video"][c.split()[0]]["text_to_video"][c.split()[1]], "loss")
-                     + "\n" + video_chance_row(results)]
-    sections += ["## How well the models learned",
-                 f"Means over seeds against the demo's targets: every in-distribution dataset at least 3× chance "
-                 f"({TARGETS['dataset']:.1f}), the IND mean at least {TARGETS['IND']:.0f}, and the positive's cosine at "
-                 f"least {TARGETS['separation']} above a random pair's (the gold of another query), averaged over the IND datasets.",
-                 targets_table(results),
-                 "## Similarity of positives and negatives (paper Table 1 layout)", similarity_table(results),
-                 "![summary](summary.png)"]
+        sections += [
+            "## Zero-shot text→video retrieval (paper Table 4 layout; training saw no video)",
+            comparison_table(
+                results,
+                [f"{d} {m}" for d, m in VIDEO_COLUMNS],
+                lambda r, c: r["video"][c.split()[0]]["text_to_video"][c.split()[1]],
+                "loss",
+            )
+            + "\n"
+            + video_chance_row(results),
+        ]
+    sections += [
+        "## How well the models learned",
+        f"Means over seeds against the demo's targets: every in-distribution dataset at least 3× chance "
+        f"({TARGETS['dataset']:.1f}), the IND mean at least {TARGETS['IND']:.0f}, and the positive's cosine at "
+        f"least {TARGETS['separation']} above a random pair's (the gold of another query), averaged over the IND datasets.",
+        targets_table(results),
+        "## Similarity of positives and negatives (paper Table 1 layout)",
+        similarity_table(results),
+        "![summary](summary.png)",
+    ]
     return write_text_atomic(out / "report.md", "\n\n".join(sections) + "\n")
 
 # %% ../../nbs/09_demo.ipynb #20fce033
-BLIND_KEEPS = ("text", "image")   # which part of a two-part query a blind run keeps
+BLIND_KEEPS = ("text", "image")  # which part of a two-part query a blind run keeps
+
 
 def blind_query(text: str, image: str | None, keep: str) -> tuple[str, str | None]:
     """`(text, image)` of a query with one part removed when it has two (an image, and text after its instruction's
@@ -560,10 +774,16 @@ def blind_query(text: str, image: str | None, keep: str) -> tuple[str, str | Non
         return text.removeprefix(f"{IMAGE_TOKEN}\n"), None
     return text[: text.index(":") + 1], image
 
+
 def blind_rows(rows: list, keep: str) -> list:
     "Eval rows with blind queries (`blind_query`); the candidates unchanged."
-    return [dataclasses.replace(row, **dict(zip(("query_text", "query_image"), blind_query(row.query_text, row.query_image, keep))))
-            for row in rows]
+    return [
+        dataclasses.replace(
+            row, **dict(zip(("query_text", "query_image"), blind_query(row.query_text, row.query_image, keep)))
+        )
+        for row in rows
+    ]
+
 
 def blind_train_files(pairs: list, keep: str, folder: Path) -> Path:
     "Write training `pairs` with blind queries as MMEB-train JSONL (one file per subset, absolute image paths) in `folder`."
@@ -571,16 +791,27 @@ def blind_train_files(pairs: list, keep: str, folder: Path) -> Path:
     subsets = {}
     for pair in pairs:
         text, image = blind_query(pair.query_text, pair.query_image, keep)
-        subsets.setdefault(pair.subset, []).append({"qry": marked(text, image), "qry_image_path": image or "",
-                                                    "pos_text": marked(pair.target_text, pair.target_image),
-                                                    "pos_image_path": pair.target_image or ""})
+        subsets.setdefault(pair.subset, []).append(
+            {
+                "qry": marked(text, image),
+                "qry_image_path": image or "",
+                "pos_text": marked(pair.target_text, pair.target_image),
+                "pos_image_path": pair.target_image or "",
+            }
+        )
     for subset, records in subsets.items():
         write_text_atomic(Path(folder) / f"{subset}.jsonl", "".join(json.dumps(record) + "\n" for record in records))
     return Path(folder)
 
 # %% ../../nbs/09_demo.ipynb #bf49037b
-def blind_floor(out: str | Path, keep: str, settings: DemoSettings | None = None, seed: int = 0, loss: str | None = None,
-                on_step=None) -> Path:
+def blind_floor(
+    out: str | Path,
+    keep: str,
+    settings: DemoSettings | None = None,
+    seed: int = 0,
+    loss: str | None = None,
+    on_step=None,
+) -> Path:
     """Train and evaluate the demo's `loss` run (default its first; seed `seed`, the demo's start and settings) with
     blind queries (`keep`: `blind_query`) unless done; returns its result file, `out/blind-{keep}/result.json`."""
     settings, root = dataclasses.replace(settings or DemoSettings(), video=False), ensure_mini()
@@ -590,47 +821,68 @@ def blind_floor(out: str | Path, keep: str, settings: DemoSettings | None = None
     pairs = load_pairs(load_config("tiny", []))
     data = blind_train_files(pairs, keep, out / "data")
     init = initial_model(out, root, seed, settings.start, settings.line_drawings, settings.show_progress)
-    checkpoint = train_run(out, init, loss, settings.losses[loss], seed, settings, on_step,
-                           extra={"data": data, "image_root": root})
+    checkpoint = train_run(
+        out, init, loss, settings.losses[loss], seed, settings, on_step, extra={"data": data, "image_root": root}
+    )
     datasets = {name: blind_rows(rows, keep) for name, rows in mini_datasets(root, settings.eval_rows).items()}
     return write_json_atomic(out / "result.json", evaluate_run(checkpoint, root, datasets, settings))
 
+
 def floor_rows(results: dict, floors: dict[str, dict]) -> list[dict]:
     """Per dataset: `floors` (`{keep: P@1}` of each blind run, `{}` where no query of the dataset has two parts),
-    `trained` (`{loss: mean P@1 over seeds}`) and `lead` (the first loss over the highest floor; None without floors)."""
+    `picture` (`PICTURE_FLOOR`'s heuristic, or None), `trained` (`{loss: mean P@1 over seeds}`) and `lead` (the first
+    loss over the highest floor; None without floors)."""
     losses, names = list(next(iter(results.values()))), list(next(iter(next(iter(results.values())).values()))["mmeb"])
     rows = []
     for name in names:
-        two_part = any(blind_query(r.query_text, r.query_image, "image") != (r.query_text, r.query_image)
-                       for r in mini_eval_dataset(name)[:20])
+        two_part = any(
+            blind_query(r.query_text, r.query_image, "image") != (r.query_text, r.query_image)
+            for r in mini_eval_dataset(name)[:20]
+        )
         blind = {keep: floors[keep]["mmeb"][name] for keep in floors} if two_part else {}
         trained = {loss: float(column_values(results, loss, lambda r: r["mmeb"][name]).mean()) for loss in losses}
-        lead = trained[losses[0]] - max(blind.values()) if blind else None
-        rows.append({"dataset": name, "floors": blind, "trained": trained, "lead": lead})
+        highest = [*blind.values()] + ([PICTURE_FLOOR[name]] if name in PICTURE_FLOOR else [])
+        lead = trained[losses[0]] - max(highest) if highest else None
+        rows.append(
+            {"dataset": name, "floors": blind, "picture": PICTURE_FLOOR.get(name), "trained": trained, "lead": lead}
+        )
     return rows
+
 
 def blind_table(results: dict, floors: dict[str, dict], margin: float = 10.0) -> str:
     """Per dataset: chance, each blind floor (`floors`: `{keep: result}`; – where no query of the dataset has two
-    parts), each loss (mean over seeds), and the first loss's lead over the highest floor (✗ under `margin` points)."""
+    parts), the any-object-in-the-picture heuristic (`PICTURE_FLOOR`), each loss (mean over seeds), and the first
+    loss's lead over the highest floor (✗ under `margin` points)."""
     losses = list(next(iter(results.values())))
-    lines = ["| dataset | chance | " + " | ".join(f"{keep} only" for keep in floors) + " | " + " | ".join(losses)
-             + f" | {losses[0]} − highest floor |", "|---" * (3 + len(floors) + len(losses)) + "|"]
+    lines = [
+        "| dataset | chance | "
+        + " | ".join(f"{keep} only" for keep in floors)
+        + " | any object in the picture | "
+        + " | ".join(losses)
+        + f" | {losses[0]} − highest floor |",
+        "|---" * (4 + len(floors) + len(losses)) + "|",
+    ]
     for row in floor_rows(results, floors):
         lead = "–" if row["lead"] is None else f"{row['lead']:+.1f} {'✓' if row['lead'] >= margin else '✗'}"
         cells = [f"{v:.1f}" for v in row["floors"].values()] or ["–"] * len(floors)
         trained = " | ".join(f"{v:.1f}" for v in row["trained"].values())
-        lines.append(f"| {row['dataset']} | {CHANCE:.1f} | " + " | ".join(cells) + f" | {trained} | {lead} |")
+        picture = "–" if row["picture"] is None else f"{row['picture']:.1f}"
+        lines.append(
+            f"| {row['dataset']} | {CHANCE:.1f} | " + " | ".join(cells) + f" | {picture} | {trained} | {lead} |"
+        )
     return "\n".join(lines)
 
 # %% ../../nbs/09_demo.ipynb #a4d1bead
 DEMO_RESULTS = Path(llave.__file__).resolve().parent.parent / "data" / "demo"
 
+
 def export_results(run_dir: str | Path, destination: str | Path, model_seed: int = 0) -> Path:
     "Copy the report, results, figure, training logs and the `model_seed` models of a demo run to `destination`."
     import shutil
+
     run_dir, destination = Path(run_dir), Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
-    for name in ("report.md", "results.json", "summary.png", "settings.json"):   # settings.json: `settings_record`
+    for name in ("report.md", "results.json", "summary.png", "settings.json"):  # settings.json: `settings_record`
         shutil.copy2(run_dir / name, destination / name)
     for log in run_dir.glob("seed*/*/metrics.jsonl"):
         target = destination / "logs" / log.parent.parent.name / log.parent.name / "metrics.jsonl"
@@ -651,16 +903,23 @@ def demo_settings(args) -> DemoSettings:
     if args.from_scratch or args.random_init:
         changes["start"] = "random" if args.random_init else "pretrain"
     if args.line_drawings is not None:
-        changes["line_drawings"] = args.line_drawings      # refused by DemoSettings without --from-scratch
+        changes["line_drawings"] = args.line_drawings  # refused by DemoSettings without --from-scratch
     return dataclasses.replace(settings, **changes)
+
 
 def quick_verdict(results: dict, start: dict, steps: int) -> str:
     "What a smoke run's scores mean: each loss's Overall against chance and against the start."
-    parts = [f"{loss} {column_values(results, loss, lambda r: r['summary']['Overall']).mean():.1f}"
-             for loss in next(iter(results.values()))]
-    return (f"A smoke run: {steps} steps a run check the pipeline, not the method. Overall P@1: " + ", ".join(parts)
-            + f"; the untrained start {start['summary']['Overall']:.1f}; chance {CHANCE:.1f}. Scores near or below "
-            f"chance are expected this early; the full demo (`llave demo`) trains 2,000 steps a run.")
+    parts = [
+        f"{loss} {column_values(results, loss, lambda r: r['summary']['Overall']).mean():.1f}"
+        for loss in next(iter(results.values()))
+    ]
+    return (
+        f"A smoke run: {steps} steps a run check the pipeline, not the method. Overall P@1: "
+        + ", ".join(parts)
+        + f"; the untrained start {start['summary']['Overall']:.1f}; chance {CHANCE:.1f}. Scores near or below "
+        f"chance are expected this early; the full demo (`llave demo`) trains 2,000 steps a run."
+    )
+
 
 def run_demo_command(args) -> int:
     "`llave demo`."
@@ -671,25 +930,47 @@ def run_demo_command(args) -> int:
         print(quick_verdict(results, json.loads((Path(args.out) / START / "result.json").read_text()), settings.steps))
     return 0
 
+
 def register_cli(groups: dict) -> None:
     "Add `llave demo`."
     parser = groups["top"].add_parser("demo", help="InfoNCE vs LLaVE on MMEB-mini, on a CPU (the main job)")
     parser.add_argument("--out", default="runs/demo", help="where runs, results and the report go")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
     parser.add_argument("--steps", type=int, default=None, help="training steps per run")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="runs trained at once, each in a process of its own (default: one per CPU core; 1: in this process)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="runs trained at once, each in a process of its own (default: one per CPU core; 1: in this process)",
+    )
     starts = parser.add_mutually_exclusive_group()
-    starts.add_argument("--from-scratch", action="store_true",
-                        help="pretrain the tiny VLM here first (about 8 minutes) instead of using the shipped checkpoint")
-    starts.add_argument("--random-init", action="store_true",
-                        help="contrastive training from random weights, no generative stage (the models barely learn)")
-    parser.add_argument("--line-drawings", type=int, default=None, metavar="N",
-                        help="with --from-scratch: N outline scenes among the generative stage's examples (lesson 05c; "
-                             "default 1000, the shipped model's recipe; 0: none)")
-    parser.add_argument("--blind-floors", action="store_true",
-                        help="also train seed 0's InfoNCE run with blind queries (image only, text only): the floors "
-                             "each dataset's score is read against (two more runs)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a two-minute smoke run of the whole pipeline (1 seed, 120 steps, 200 queries a dataset: far from trained)")
+    starts.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="pretrain the tiny VLM here first (about 8 minutes) instead of using the shipped checkpoint",
+    )
+    starts.add_argument(
+        "--random-init",
+        action="store_true",
+        help="contrastive training from random weights, no generative stage (the models barely learn)",
+    )
+    parser.add_argument(
+        "--line-drawings",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --from-scratch: N outline scenes among the generative stage's examples (lesson 05c; "
+        "default 1000, the shipped model's recipe; 0: none)",
+    )
+    parser.add_argument(
+        "--blind-floors",
+        action="store_true",
+        help="also train seed 0's InfoNCE run with blind queries (image only, text only): the floors "
+        "each dataset's score is read against (two more runs)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a two-minute smoke run of the whole pipeline (1 seed, 120 steps, 200 queries a dataset: far from trained)",
+    )
     parser.set_defaults(func=run_demo_command)

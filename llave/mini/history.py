@@ -22,8 +22,13 @@ __all__ = ['QUESTION_PATTERNS', 'DRAWINGS', 'question_kind', 'precision_by_kind'
            'label_errors']
 
 # %% ../../nbs/13_history.ipynb #2c6b7132
-QUESTION_PATTERNS = {"left": r"What is directly left of the .+\?", "right": r"What is directly right of the .+\?",
-                     "shape": r"Which object is an? \w+\?", "colour": r"Which object is \w+\?"}
+QUESTION_PATTERNS = {
+    "left": r"What is directly left of the .+\?",
+    "right": r"What is directly right of the .+\?",
+    "shape": r"Which object is an? \w+\?",
+    "colour": r"Which object is \w+\?",
+}
+
 
 def question_kind(query: str) -> str:
     "The kind of an MMEB-mini VQA query: `left`/`right` (a neighbour), `shape` or `colour` (the one object with it)."
@@ -33,13 +38,17 @@ def question_kind(query: str) -> str:
             return kind
     raise InputError(f"not an MMEB-mini VQA question: {query!r}")
 
+
 def precision_by_kind(correct: torch.Tensor, rows: list) -> dict[str, tuple[float, int]]:
     "`{kind: (P@1 in %, queries)}` of `rows` (EvalRows of a VQA set) given `correct` (bool `[len(rows)]`), in QUESTION_PATTERNS order."
     if len(correct) != len(rows):
         raise InputError(f"{len(correct)} results for {len(rows)} rows")
     kinds = [question_kind(row.query_text) for row in rows]
-    return {kind: (100 * correct[[k == kind for k in kinds]].float().mean().item(), kinds.count(kind))
-            for kind in QUESTION_PATTERNS if kind in kinds}
+    return {
+        kind: (100 * correct[[k == kind for k in kinds]].float().mean().item(), kinds.count(kind))
+        for kind in QUESTION_PATTERNS
+        if kind in kinds
+    }
 
 # %% ../../nbs/13_history.ipynb #9dfafe8c
 def restyled_rows(rows: list, scenes: list, style: str, folder: str | Path) -> list:
@@ -47,11 +56,14 @@ def restyled_rows(rows: list, scenes: list, style: str, folder: str | Path) -> l
     again in `style` under `folder`; refuses a row whose image is not its scene's rendering (another seed or version)."""
     from PIL import Image
     from llave.minimmeb import render
+
     indices = []
-    for row in rows:                                    # every row checked before anything is written
+    for row in rows:  # every row checked before anything is written
         stem = Path(row.query_image or "").stem
         if not stem.isdigit() or int(stem) >= len(scenes):
-            raise InputError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not one of the {len(scenes)} scenes")
+            raise InputError(
+                f"{row.dataset} row {row.row}: query image {row.query_image!r} is not one of the {len(scenes)} scenes"
+            )
         with Image.open(row.query_image) as image:
             if not np.array_equal(np.asarray(render(scenes[int(stem)])), np.asarray(image.convert("RGB"))):
                 raise InputError(f"{row.dataset} row {row.row}: {row.query_image} is not scene {int(stem)} drawn again")
@@ -62,7 +74,8 @@ def restyled_rows(rows: list, scenes: list, style: str, folder: str | Path) -> l
     return [dataclasses.replace(row, query_image=str(paths[index])) for row, index in zip(rows, indices)]
 
 # %% ../../nbs/13_history.ipynb #4f55acd0
-DRAWINGS = ("crop", "alone")        # how `redrawn_crops` draws a format-1 Mini-Classify-Outline object again
+DRAWINGS = ("crop", "alone")  # how `redrawn_crops` draws a format-1 Mini-Classify-Outline object again
+
 
 def redrawn_crops(rows: list, scenes: list, drawing: str, style: str, folder: str | Path) -> tuple[list, list]:
     """Format 1's Mini-Classify-Outline `rows` (`llave.minimmeb.format1_classify_outline`; query image
@@ -73,22 +86,30 @@ def redrawn_crops(rows: list, scenes: list, drawing: str, style: str, folder: st
     object's crop (another seed or version)."""
     from PIL import Image
     from llave.minimmeb import CANVAS, Scene, crop, render
+
     if drawing not in DRAWINGS:
         raise InputError(f"drawing must be one of {DRAWINGS}, got {drawing!r}")
     found = []
-    for row in rows:                                    # every row checked before anything is written
+    for row in rows:  # every row checked before anything is written
         match = re.fullmatch(r"(\d+)_crop(\d)", Path(row.query_image or "").stem)
         if not match or int(match[1]) >= len(scenes) or int(match[2]) >= len(scenes[int(match[1])].objects):
-            raise InputError(f"{row.dataset} row {row.row}: query image {row.query_image!r} is not a crop of one of the {len(scenes)} scenes")
+            raise InputError(
+                f"{row.dataset} row {row.row}: query image {row.query_image!r} is not a crop of one of the {len(scenes)} scenes"
+            )
         scene, index = scenes[int(match[1])], int(match[2])
         with Image.open(row.query_image) as image:
             if not np.array_equal(np.asarray(crop(scene, index)), np.asarray(image.convert("RGB"))):
-                raise InputError(f"{row.dataset} row {row.row}: {row.query_image} is not object {index} of scene {int(match[1])} cropped again")
+                raise InputError(
+                    f"{row.dataset} row {row.row}: {row.query_image} is not object {index} of scene {int(match[1])} cropped again"
+                )
         found.append((scene, index))
     redrawn = []
     for row, (scene, index) in zip(rows, found):
-        image = (crop(dataclasses.replace(scene, style=style), index) if drawing == "crop"
-                 else render(Scene((scene.objects[index],), ((CANVAS // 2, CANVAS // 2),), style)))
+        image = (
+            crop(dataclasses.replace(scene, style=style), index)
+            if drawing == "crop"
+            else render(Scene((scene.objects[index],), ((CANVAS // 2, CANVAS // 2),), style))
+        )
         source = Path(row.query_image)
         path = Path(folder) / f"{source.parent.name}-{source.stem}-{drawing}-{style}.png"
         write_png_atomic(path, image)
@@ -101,13 +122,20 @@ def label_errors(scores: torch.Tensor, rows: list, objects: list) -> dict[str, f
     says large and a large one's says small; and the share of all queries (%) whose chosen label names the wrong
     colour or shape (`scores` `[queries, candidates]`, gold first)."""
     from llave.minimmeb import COLOURS, SHAPES, SIZES
-    words = lambda text: {"size": attribute_of(text, SIZES), "colour": attribute_of(text, COLOURS), "shape": attribute_of(text, SHAPES)}
+
+    words = lambda text: {
+        "size": attribute_of(text, SIZES),
+        "colour": attribute_of(text, COLOURS),
+        "shape": attribute_of(text, SHAPES),
+    }
     if not len(scores) == len(rows) == len(objects):
         raise InputError(f"{len(scores)} score rows, {len(rows)} rows and {len(objects)} objects")
     for row, obj in zip(rows, objects):
         if words(row.candidate_texts[0]) != words(obj.phrase):
-            raise InputError(f"{row.dataset} row {row.row}: gold label {row.candidate_texts[0]!r} is not the object's {obj.phrase!r}")
-    right = correct_at_1(scores).tolist()                  # (refuses NaN scores)
+            raise InputError(
+                f"{row.dataset} row {row.row}: gold label {row.candidate_texts[0]!r} is not the object's {obj.phrase!r}"
+            )
+    right = correct_at_1(scores).tolist()  # (refuses NaN scores)
     chosen = [words(row.candidate_texts[pick]) for row, pick in zip(rows, scores.argmax(1).tolist())]
     share = lambda flags: 100 * sum(flags) / len(flags) if flags else float("nan")
     out = {"P@1": share(right)}
@@ -116,5 +144,7 @@ def label_errors(scores: torch.Tensor, rows: list, objects: list) -> dict[str, f
         out[f"P@1 {size}"] = share([right[k] for k in which])
         out[f"{size} called {other}"] = share([chosen[k]["size"] == other for k in which])
     for attribute in ("colour", "shape"):
-        out[f"wrong {attribute}"] = share([label[attribute] != getattr(obj, attribute) for label, obj in zip(chosen, objects)])
+        out[f"wrong {attribute}"] = share(
+            [label[attribute] != getattr(obj, attribute) for label, obj in zip(chosen, objects)]
+        )
     return out

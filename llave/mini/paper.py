@@ -20,8 +20,8 @@ from ..core import InputError
 
 # %% auto #0
 __all__ = ['BACKBONES', 'paper_table', 'llave_gains', 'claim_mark', 'claim', 'mean_over_datasets', 'loss_claims', 'video_claim',
-           'alpha_claim', 'negatives_claim', 'demo_claims', 'claims_markdown', 'front_page', 'floors_sentence',
-           'write_front_page', 'optimizer_steps', 'compute_budget']
+           'alpha_claim', 'negatives_claim', 'demo_claims', 'format_noted', 'claims_markdown', 'front_page',
+           'floors_sentence', 'write_front_page', 'optimizer_steps', 'compute_budget']
 
 # %% ../../nbs/12_paper_results.ipynb #8697062b
 def paper_table(name: str, paper: dict | None = None) -> pd.DataFrame:
@@ -39,15 +39,21 @@ def paper_table(name: str, paper: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 # %% ../../nbs/12_paper_results.ipynb #12b7f615
-BACKBONES = {"0.5B": ("InfoNCE (LLaVA-OV-0.5B)", "LLaVE-0.5B"), "2B": ("InfoNCE (Aquila-VL-2B)", "LLaVE-2B"),
-             "7B": ("InfoNCE (LLaVA-OV-7B)", "LLaVE-7B")}
+BACKBONES = {
+    "0.5B": ("InfoNCE (LLaVA-OV-0.5B)", "LLaVE-0.5B"),
+    "2B": ("InfoNCE (Aquila-VL-2B)", "LLaVE-2B"),
+    "7B": ("InfoNCE (LLaVA-OV-7B)", "LLaVE-7B"),
+}
+
 
 def llave_gains(table: pd.DataFrame, pairs: dict[str, tuple[str, str]] = BACKBONES) -> pd.DataFrame:
     "LLaVE minus InfoNCE per column, one row per size in `pairs` (`{size: (infonce_row, llave_row)}`)."
     missing = [row for pair in pairs.values() for row in pair if row not in table.index]
     if missing:
         raise KeyError(f"rows {missing} not in the table")
-    return pd.DataFrame({size: table.loc[second] - table.loc[first] for size, (first, second) in pairs.items()}).T.round(2)
+    return pd.DataFrame(
+        {size: table.loc[second] - table.loc[first] for size, (first, second) in pairs.items()}
+    ).T.round(2)
 
 # %% ../../nbs/12_paper_results.ipynb #273da4ee
 def claim_mark(verdicts: list[str]) -> str:
@@ -56,40 +62,62 @@ def claim_mark(verdicts: list[str]) -> str:
         raise InputError("a claim needs at least one comparison")
     return "✓" if all(v == "better" for v in verdicts) else "✗" if "worse" in verdicts else "not separated"
 
-def claim(text: str, paper: str, comparisons: dict[str, dict], lesson: str, context: dict[str, dict] | None = None) -> dict:
+
+def claim(
+    text: str, paper: str, comparisons: dict[str, dict], lesson: str, context: dict[str, dict] | None = None
+) -> dict:
     """A claim's record: `comparisons` (`{label: compare_seeds(...)}`) decide its mark, `context` is shown beside them;
     `lesson` is the notebook that shows it."""
     sentence = lambda parts: "; ".join(f"{label}: {result['text']}" for label, result in parts.items())
     evidence = sentence(comparisons) + (f" (context: {sentence(context)})" if context else "")
-    return {"claim": text, "paper": paper, "mark": claim_mark([c["verdict"] for c in comparisons.values()]),
-            "evidence": evidence, "lesson": lesson}
+    return {
+        "claim": text,
+        "paper": paper,
+        "mark": claim_mark([c["verdict"] for c in comparisons.values()]),
+        "evidence": evidence,
+        "lesson": lesson,
+    }
 
 # %% ../../nbs/12_paper_results.ipynb #9d0cc6f3
 def mean_over_datasets(key: str):
     "A getter of a run's `similarity[dataset][key]`, averaged over its datasets."
     return lambda result: float(np.mean([profile[key] for profile in result["similarity"].values()]))
 
+
 def loss_claims(results: dict, paper: dict) -> list[dict]:
     """The claims the demo's three losses test (`results`: `{seed: {loss: result}}`): LLaVE ahead of InfoNCE, ahead of
     Focal-InfoNCE, and hard negatives separated on the two scale-free measures (the raw gap is context)."""
     differences = lambda getter, first, digits=1, unit="points": compare_seeds(
-        paired_differences(results, getter, first, "LLaVE"), unit=unit, digits=digits)
+        paired_differences(results, getter, first, "LLaVE"), unit=unit, digits=digits
+    )
     overall = lambda result: result["summary"]["Overall"]
     gains = llave_gains(paper_table("table2_mmeb", paper))["Overall"]
     table3 = paper_table("table3_ablation_2b", paper)["Overall"]
     base = table3["freeze vision + cross-device gathering"]
     focal, weighted = table3["+ Focal-InfoNCE"] - base, table3["+ hardness weighting (LLaVE-2B)"] - base
     return [
-        claim("Hardness weighting beats InfoNCE on MMEB", "Table 2: LLaVE − InfoNCE Overall "
-              + " / ".join(f"{g:+.1f} ({size})" for size, g in gains.items()),
-              {"Overall, LLaVE − InfoNCE": differences(overall, "InfoNCE")}, "09_demo"),
-        claim("It gains more than Focal-InfoNCE", f"Table 3: {weighted:+.1f} against {focal:+.1f} Overall",
-              {"Overall, LLaVE − Focal-InfoNCE": differences(overall, "Focal-InfoNCE")}, "09_demo"),
-        claim("It separates positives from their hard negatives", "Table 1, Figure 1: positive − hard-negative gap "
-              "at most 0.09 under InfoNCE, 0.07–0.29 under LLaVE",
-              {"gap / negative spread": differences(mean_over_datasets("gap_z"), "InfoNCE", 2, "SD"),
-               "AUROC positives vs hard negatives": differences(mean_over_datasets("hard_auroc"), "InfoNCE")},
-              "10_hard_negatives", context={"raw cosine gap": differences(mean_over_datasets("gap"), "InfoNCE", 3, "cosine")}),
+        claim(
+            "Hardness weighting beats InfoNCE on MMEB",
+            "Table 2: LLaVE − InfoNCE Overall " + " / ".join(f"{g:+.1f} ({size})" for size, g in gains.items()),
+            {"Overall, LLaVE − InfoNCE": differences(overall, "InfoNCE")},
+            "09_demo",
+        ),
+        claim(
+            "It gains more than Focal-InfoNCE",
+            f"Table 3: {weighted:+.1f} against {focal:+.1f} Overall",
+            {"Overall, LLaVE − Focal-InfoNCE": differences(overall, "Focal-InfoNCE")},
+            "09_demo",
+        ),
+        claim(
+            "It separates positives from their hard negatives",
+            "Table 1, Figure 1: positive − hard-negative gap at most 0.09 under InfoNCE, 0.07–0.29 under LLaVE",
+            {
+                "gap / negative spread": differences(mean_over_datasets("gap_z"), "InfoNCE", 2, "SD"),
+                "AUROC positives vs hard negatives": differences(mean_over_datasets("hard_auroc"), "InfoNCE"),
+            },
+            "10_hard_negatives",
+            context={"raw cosine gap": differences(mean_over_datasets("gap"), "InfoNCE", 3, "cosine")},
+        ),
     ]
 
 # %% ../../nbs/12_paper_results.ipynb #38672cbe
@@ -97,13 +125,25 @@ def video_claim(results: dict, paper: dict) -> dict:
     "Zero-shot video retrieval after image-only training: LLaVE's R@1 against a random ranking on each video set."
     videos = next(iter(next(iter(results.values())).values()))["video"]
     recall = lambda name: lambda result: result["video"][name]["text_to_video"]["R@1"]
-    above = {f"{name} R@1 − chance": compare_seeds([recall(name)(by_loss["LLaVE"]) - 100 / videos[name]["num_videos"]
-                                                    for by_loss in results.values()]) for name in videos}
-    context = {f"{name} R@1, LLaVE − InfoNCE": compare_seeds(paired_differences(results, recall(name), "InfoNCE", "LLaVE"))
-               for name in videos}
+    above = {
+        f"{name} R@1 − chance": compare_seeds(
+            [recall(name)(by_loss["LLaVE"]) - 100 / videos[name]["num_videos"] for by_loss in results.values()]
+        )
+        for name in videos
+    }
+    context = {
+        f"{name} R@1, LLaVE − InfoNCE": compare_seeds(paired_differences(results, recall(name), "InfoNCE", "LLaVE"))
+        for name in videos
+    }
     table4 = paper_table("table4_video_t2v", paper).loc["LLaVE-7B (zero-shot)"]
-    return claim("Trained on images only, it retrieves video zero-shot", f"Table 4: LLaVE-7B R@1 "
-                 f"{table4['MSR-VTT R@1']} (MSR-VTT), {table4['MSVD R@1']} (MSVD)", above, "08_eval_video", context)
+    return claim(
+        "Trained on images only, it retrieves video zero-shot",
+        f"Table 4: LLaVE-7B R@1 {table4['MSR-VTT R@1']} (MSR-VTT), {table4['MSVD R@1']} (MSVD)",
+        above,
+        "08_eval_video",
+        context,
+    )
+
 
 def alpha_claim(sweep: dict, paper: dict) -> dict:
     "Every alpha > 0 of an alpha sweep (`results.json` content, alpha 0 first) against alpha 0 on Overall, paired by seed."
@@ -112,9 +152,13 @@ def alpha_claim(sweep: dict, paper: dict) -> dict:
     if alphas[names[0]] != 0:
         raise InputError(f"the sweep's first alpha must be 0 (InfoNCE), got {alphas[names[0]]}")
     scores = score_matrix(sweep["results"], names)
-    return claim("Every alpha > 0 beats alpha = 0", "Appendix: " + paper["alpha_sweep"].split(": ", 1)[-1],
-                 {f"α={alphas[n]:g} − α=0": compare_seeds(scores[:, i] - scores[:, 0]) for i, n in enumerate(names) if i},
-                 "11_weighting")
+    return claim(
+        "Every alpha > 0 beats alpha = 0",
+        "Appendix: " + paper["alpha_sweep"].split(": ", 1)[-1],
+        {f"α={alphas[n]:g} − α=0": compare_seeds(scores[:, i] - scores[:, 0]) for i, n in enumerate(names) if i},
+        "11_weighting",
+    )
+
 
 def negatives_claim(study: dict, paper: dict) -> dict:
     """More negatives help InfoNCE (the paper's gathering across devices): the largest batch of a negatives study
@@ -125,8 +169,13 @@ def negatives_claim(study: dict, paper: dict) -> dict:
     table3 = paper_table("table3_ablation_2b", paper)["Overall"]
     gain = table3["freeze vision + cross-device gathering"] - table3["+ freeze vision encoder"]
     label = f"batch {sizes[-1]} − batch {sizes[0]}"
-    return claim("More negatives help InfoNCE", f"Table 3: gathering negatives across devices {gain:+.1f} Overall",
-                 {f"InfoNCE, {label}": change("InfoNCE")}, "11_weighting", {f"LLaVE, {label}": change("LLaVE")})
+    return claim(
+        "More negatives help InfoNCE",
+        f"Table 3: gathering negatives across devices {gain:+.1f} Overall",
+        {f"InfoNCE, {label}": change("InfoNCE")},
+        "11_weighting",
+        {f"LLaVE, {label}": change("LLaVE")},
+    )
 
 # %% ../../nbs/12_paper_results.ipynb #c0c8cd36
 def demo_claims(root: str | Path | None = None, paper: dict | None = None) -> list[dict]:
@@ -138,16 +187,30 @@ def demo_claims(root: str | Path | None = None, paper: dict | None = None) -> li
     if demo is None:
         raise FileNotFoundError(f"{root / 'results.json'}: no demo results (run `llave demo`, then `export_results`)")
     claims = loss_claims(demo["results"], paper) + [video_claim(demo["results"], paper)]
+    demo_format = (read("settings.json") or {}).get("mmeb_mini_format")
     if (sweep := read("alpha_sweep/results.json")) is not None:
-        claims.append(alpha_claim(sweep, paper))
+        claims.append(format_noted(alpha_claim(sweep, paper), sweep, demo_format))
     if (study := read("negatives/negatives.json")) is not None:
-        claims.append(negatives_claim(study, paper))
+        claims.append(format_noted(negatives_claim(study, paper), study, demo_format))
     return claims
+
+
+def format_noted(claim: dict, study: dict, demo_format: int | None) -> dict:
+    "`claim` with its evidence marked when its `study` was evaluated on another MMEB-mini format than the demo."
+    found = (study.get("settings") or {}).get("mmeb_mini_format")
+    if found == demo_format:
+        return claim
+    where = f"MMEB-mini format {found}" if found is not None else "an earlier MMEB-mini format"
+    return {**claim, "evidence": f"{claim['evidence']} (measured on {where}, not the demo's format {demo_format})"}
+
 
 def claims_markdown(claims: list[dict], lessons: str = "nbs") -> str:
     "One line per claim: its mark, the claim, the paper's number, what MMEB-mini shows and the lesson (a link under `lessons`)."
-    return "\n".join(f"- **{c['mark']}** {c['claim']} ({c['paper']}). MMEB-mini: {c['evidence']}. "
-                     f"[{c['lesson']}]({lessons}/{c['lesson']}.ipynb)" for c in claims)
+    return "\n".join(
+        f"- **{c['mark']}** {c['claim']} ({c['paper']}). MMEB-mini: {c['evidence']}. "
+        f"[{c['lesson']}]({lessons}/{c['lesson']}.ipynb)"
+        for c in claims
+    )
 
 # %% ../../nbs/12_paper_results.ipynb #35b0947c
 def front_page(root: str | Path | None = None, paper: dict | None = None, lessons: str = "../../nbs") -> str:
@@ -158,12 +221,27 @@ def front_page(root: str | Path | None = None, paper: dict | None = None, lesson
     demo = json.loads((root / "results.json").read_text())
     settings, results = demo["settings"], demo["results"]
     took = f"; the committed run took {time_taken(history)}" if (history := invocations(demo)) else ""
-    intro = (f"P@1 (%) on MMEB-mini's 11 datasets, mean ± std over {len(results)} seeds of {settings['steps']:,} steps "
-             f"of {settings['batch_size']} pairs{took}. Chance is {CHANCE:.1f} (1 of 9 candidates).")
-    table = comparison_table(results, ["Overall", "IND", "OOD"], lambda result, column: result["summary"][column], "loss")
+    intro = (
+        f"P@1 (%) on MMEB-mini's 11 datasets, mean ± std over {len(results)} seeds of {settings['steps']:,} steps "
+        f"of {settings['batch_size']} pairs{took}. Chance is {CHANCE:.1f} (1 of 9 candidates)."
+    )
+    table = comparison_table(
+        results, ["Overall", "IND", "OOD"], lambda result, column: result["summary"][column], "loss"
+    )
     floors = [floors_sentence(results, demo["floors"])] if demo.get("floors") else []
-    return "\n\n".join([intro, table, *floors, "**The paper's claims on MMEB-mini**",
-                        claims_markdown(demo_claims(root, paper), lessons)]) + "\n"
+    return (
+        "\n\n".join(
+            [
+                intro,
+                table,
+                *floors,
+                "**The paper's claims on MMEB-mini**",
+                claims_markdown(demo_claims(root, paper), lessons),
+            ]
+        )
+        + "\n"
+    )
+
 
 def floors_sentence(results: dict, floors: dict, margin: float = 10.0) -> str:
     """Where the first loss stands against the blind floors (`floors`: `{keep: result}` of `llave demo --blind-floors`):
@@ -171,16 +249,27 @@ def floors_sentence(results: dict, floors: dict, margin: float = 10.0) -> str:
     first = next(iter(next(iter(results.values()))))
     rows = [row for row in floor_rows(results, floors) if row["floors"]]
     clear = [row["dataset"] for row in rows if row["lead"] >= margin]
+
     def below(row) -> str:
-        keep, floor = max(row["floors"].items(), key=lambda item: item[1])
-        return f"{row['dataset']} ({keep} only {floor:.1f}, {first} {row['trained'][first]:.1f})"
+        named = {f"{keep} only": value for keep, value in row["floors"].items()}
+        named |= {"any object in the picture": row["picture"]} if row["picture"] is not None else {}
+        name, floor = max(named.items(), key=lambda item: item[1])
+        return f"{row['dataset']} ({name} {floor:.1f}, {first} {row['trained'][first]:.1f})"
+
     short = [below(row) for row in rows if row["lead"] < margin]
-    text = (f"**Blind floors.** Seed 0's {first} run, trained and evaluated with every two-part query cut to its text "
-            f"or to its image, scores what a model gets without combining the two. {first} is at least {margin:.0f} "
-            f"points above both floors on {len(clear)} of the {len(rows)} datasets with two-part queries"
-            + (f" ({', '.join(clear)})" if clear else ""))
-    return text + (f"; not on {', '.join(short)}: those scores do not show a model reading image and text together."
-                   if short else ".")
+    text = (
+        f"**Blind floors.** Seed 0's {first} run, trained and evaluated with every two-part query cut to its text "
+        f"or to its image, scores what a model gets without combining the two; on the VQA and grounding sets, "
+        f"picking any object of the query's picture scores one in three. {first} is at least {margin:.0f} "
+        f"points above every floor on {len(clear)} of the {len(rows)} datasets with two-part queries"
+        + (f" ({', '.join(clear)})" if clear else "")
+    )
+    return text + (
+        f"; not on {', '.join(short)}: those scores do not show a model reading image and text together."
+        if short
+        else "."
+    )
+
 
 def write_front_page(root: str | Path | None = None) -> Path:
     "Write `front_page(root)` to `root/front.md` (atomically; the README includes it); returns its path."
@@ -191,10 +280,13 @@ def write_front_page(root: str | Path | None = None) -> Path:
 def optimizer_steps(pairs: int, per_device_batch: int, devices: int, accumulation: int, epochs: float = 1.0) -> int:
     "Optimizer steps of `epochs` over `pairs` with contrastive batches of `per_device_batch × devices` and `accumulation` batches per step."
     if min(pairs, per_device_batch, devices, accumulation) < 1 or epochs <= 0:
-        raise InputError(f"need positive counts, got pairs={pairs}, per_device_batch={per_device_batch}, "
-                         f"devices={devices}, accumulation={accumulation}, epochs={epochs}")
+        raise InputError(
+            f"need positive counts, got pairs={pairs}, per_device_batch={per_device_batch}, "
+            f"devices={devices}, accumulation={accumulation}, epochs={epochs}"
+        )
     batches = pairs // (per_device_batch * devices)
     return max(1, int(epochs * batches) // accumulation)
+
 
 def compute_budget(text: str) -> dict:
     "Parse a compute note like '8xA100-40GB, 12 h' into devices, device and hours (ValueError otherwise)."
@@ -202,4 +294,9 @@ def compute_budget(text: str) -> dict:
     if match is None:
         raise InputError(f"compute note {text!r} is not of the form 'N x DEVICE, H h'")
     devices, device, hours = match.groups()
-    return {"devices": int(devices), "device": device, "hours": float(hours), "device hours": int(devices) * float(hours)}
+    return {
+        "devices": int(devices),
+        "device": device,
+        "hours": float(hours),
+        "device hours": int(devices) * float(hours),
+    }

@@ -20,8 +20,17 @@ import llave
 from ..core import SYSTEM_PROMPT, file_sha256, llave_prompt, write_json_atomic, write_png_atomic
 from ..data import format_text
 from ..model import LLaVE, load_rgb, load_tiny_sizes, tiny_llava_onevision
-from ..train import (CONFIG_DIRECTORY, checkpoint_directories, clip_gradients, config_from_dict, copy_model,
-                         cosine_schedule, load_training_state, parse_overrides, save_checkpoint)
+from llave.train import (
+    CONFIG_DIRECTORY,
+    checkpoint_directories,
+    clip_gradients,
+    config_from_dict,
+    copy_model,
+    cosine_schedule,
+    load_training_state,
+    parse_overrides,
+    save_checkpoint,
+)
 from ..core import InputError
 
 # %% auto #0
@@ -35,11 +44,14 @@ __all__ = ['CROP_INSTRUCTION', 'LINE_DRAWING_KINDS', 'ANSWER_PLACES', 'BOOKKEEPI
 @dataclass
 class GenerativeExample:
     "An image, an instruction about it (with `<image>`) and the answer the model should write."
+
     image: str
     instruction: str
     answer: str
 
+
 CROP_INSTRUCTION = "<image>\nWhat is shown in the image?"
+
 
 def generative_examples(pairs) -> list[GenerativeExample]:
     "Instruction/answer examples from MMEB-mini training pairs (`TrainPair`s): label, caption, VQA answer, crop name."
@@ -47,64 +59,74 @@ def generative_examples(pairs) -> list[GenerativeExample]:
     for pair in pairs:
         if pair.subset in ("Mini_Classify_Object", "Mini_Retrieval_i2t", "Mini_VQA_Scene"):
             examples.append(GenerativeExample(pair.query_image, pair.query_text, pair.target_text))
-        elif pair.subset == "Mini_Grounding":       # the crop of the object named after the query's last colon
+        elif pair.subset == "Mini_Grounding":  # the crop of the object named after the query's last colon
             examples.append(GenerativeExample(pair.target_image, CROP_INSTRUCTION, pair.query_text.rsplit(": ", 1)[1]))
     return examples
 
 # %% ../../nbs/05c_pretrain.ipynb #2ca2dd16
 LINE_DRAWING_KINDS = ("object", "pair", "triple")
 
+
 def _line_drawing(rng: random.Random, kind: str):
     "One outline scene of `kind` (no held-out colour–shape combination)."
     from llave.minimmeb import Scene, grounding_scene, place, random_object, single_object
+
     if kind == "object":
         return single_object(rng, False, "outline")
     if kind == "triple":
         return grounding_scene(rng, "outline", False)
-    while True:                                         # two different objects, as in the training families
+    while True:  # two different objects, as in the training families
         objects = (random_object(rng, False), random_object(rng, False))
         if objects[0] != objects[1]:
             return Scene(objects, place(2, rng), "outline")
+
 
 def line_drawing_examples(folder: str | Path, count: int, seed: int = 0) -> list[GenerativeExample]:
     """Generative examples of `count` outline scenes drawn from `seed` and written under `folder` (4 in 10 one
     object: its name; 3 in 10 two objects: caption and one question; 3 in 10 three objects: each crop's name)."""
     from llave.minimmeb import PROMPTS, caption, crop, render, scene_questions
+
     if count < 0:
         raise InputError(f"line_drawings must be >= 0, got {count}")
     if count == 0:
         return []
     folder, rng, examples = Path(folder), random.Random(f"{seed}/line-drawings"), []
-    folder.mkdir(parents=True, exist_ok=True)                 # rewritten every time: another seed's images never linger
+    folder.mkdir(parents=True, exist_ok=True)  # rewritten every time: another seed's images never linger
     instruction = lambda name, **fields: format_text(PROMPTS[name].format(**fields), True)
     save = lambda image, name: str(write_png_atomic(folder / name, image))
     for index in range(count):
         kind = LINE_DRAWING_KINDS[(index % 10 > 3) + (index % 10 > 6)]
         scene = _line_drawing(rng, kind)
         if kind == "triple":
-            examples += [GenerativeExample(save(crop(scene, k), f"{index:05d}_crop{k}.png"), CROP_INSTRUCTION, obj.phrase)
-                         for k, obj in enumerate(scene.objects)]
+            examples += [
+                GenerativeExample(save(crop(scene, k), f"{index:05d}_crop{k}.png"), CROP_INSTRUCTION, obj.phrase)
+                for k, obj in enumerate(scene.objects)
+            ]
             continue
         image = save(render(scene), f"{index:05d}.png")
         if kind == "object":
             examples.append(GenerativeExample(image, instruction("classify"), scene.objects[0].phrase))
             continue
         question, answer = rng.choice(scene_questions(scene))
-        examples += [GenerativeExample(image, instruction("i2t"), caption(scene)),
-                     GenerativeExample(image, instruction("vqa", question=question), answer.phrase)]
+        examples += [
+            GenerativeExample(image, instruction("i2t"), caption(scene)),
+            GenerativeExample(image, instruction("vqa", question=question), answer.phrase),
+        ]
     return examples
 
 # %% ../../nbs/05c_pretrain.ipynb #d76a93f2
 ANSWER_PLACES = ("assistant", "pooled")
 
+
 def chat_text(example: GenerativeExample, place: str = "assistant", system: str = SYSTEM_PROMPT) -> str:
     "The training text of `example`: the answer in the assistant's turn, or (`pooled`) after LLaVE's whole prompt."
-    if place == "pooled":        # the embedding prompt, whose last token is the one LLaVE pools, then the answer
+    if place == "pooled":  # the embedding prompt, whose last token is the one LLaVE pools, then the answer
         return llave_prompt(example.instruction, system) + f"{example.answer}<|im_end|>\n"
     if place != "assistant":
         raise InputError(f"place must be one of {ANSWER_PLACES}, got {place!r}")
-    turns = llave_prompt(example.instruction, system).removesuffix("\n<|im_end|>\n")   # up to "<|im_start|>assistant\n"
+    turns = llave_prompt(example.instruction, system).removesuffix("\n<|im_end|>\n")  # up to "<|im_start|>assistant\n"
     return turns + f"{example.answer}<|im_end|>\n"
+
 
 def generative_batch(model: LLaVE, examples: list[GenerativeExample], places=None) -> dict:
     "Processor batch of `examples` (answers at `places[i]`, default the assistant's turn) with `labels` `[b, l]`: the answer's ids, -100 elsewhere."
@@ -117,9 +139,10 @@ def generative_batch(model: LLaVE, examples: list[GenerativeExample], places=Non
     for row, (answer, length) in enumerate(zip(answers, lengths.tolist())):
         if length > model.max_length:
             raise InputError(f"example {row} is {length} tokens, over max_length={model.max_length}")
-        labels[row, length - len(answer):length] = torch.tensor(answer)
+        labels[row, length - len(answer) : length] = torch.tensor(answer)
     batch = {k: v.to(model.device) for k, v in batch.items() if torch.is_tensor(v)}
     return {**batch, "labels": labels.to(model.device)}
+
 
 def generative_loss(model: LLaVE, examples: list[GenerativeExample], places=None) -> torch.Tensor:
     "Mean next-token cross-entropy of the answers of `examples` (a scalar)."
@@ -132,9 +155,12 @@ def generative_loss(model: LLaVE, examples: list[GenerativeExample], places=None
 @dataclass
 class PretrainConfig:
     "A generative pretraining run of the tiny LLaVA-OneVision on MMEB-mini; override fields with `key=value`."
+
     output_dir: str = "runs/pretrain"
-    tiny_sizes: str | None = None          # TOML of the tiny model's sizes (default: llave/configs/tiny_model.toml)
-    vocab_size: int | None = 1024          # BPE vocabulary cap (None: the sizes file's 384, which splits the prompt into characters)
+    tiny_sizes: str | None = None  # TOML of the tiny model's sizes (default: llave/configs/tiny_model.toml)
+    vocab_size: int | None = (
+        1024  # BPE vocabulary cap (None: the sizes file's 384, which splits the prompt into characters)
+    )
     steps: int = 2000
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -147,8 +173,9 @@ class PretrainConfig:
     save_every: int = 500
     keep_last: int = 1
     show_progress: bool = True
-    pooled_share: float = 0.0              # share of examples answered after LLaVE's prompt (at the pooled token)
-    line_drawings: int = 1000              # outline scenes added (`line_drawing_examples`: 1,000 give 1,900 examples; 0: none)
+    pooled_share: float = 0.0  # share of examples answered after LLaVE's prompt (at the pooled token)
+    line_drawings: int = 1000  # outline scenes added (`line_drawing_examples`: 1,000 give 1,900 examples; 0: none)
+
 
 def example_order(count: int, batch_size: int, step: int, seed: int) -> list[int]:
     "The example indices of `step`: epochs are seeded permutations of `count` examples, cut into full batches."
@@ -158,7 +185,7 @@ def example_order(count: int, batch_size: int, step: int, seed: int) -> list[int
     epoch, position = divmod(step, per_epoch)
     order = list(range(count))
     random.Random(f"{seed}/{epoch}").shuffle(order)
-    return order[position * batch_size:(position + 1) * batch_size]
+    return order[position * batch_size : (position + 1) * batch_size]
 
 # %% ../../nbs/05c_pretrain.ipynb #a56db714
 def fresh_model(config: PretrainConfig, examples: list[GenerativeExample]) -> Path:
@@ -170,17 +197,28 @@ def fresh_model(config: PretrainConfig, examples: list[GenerativeExample]) -> Pa
             sizes["vocab_size"] = config.vocab_size
         corpus = [text for e in examples for text in (e.instruction.replace("<image>\n", ""), e.answer)]
         from llave.minimmeb import mini_train_pairs
+
         corpus += [text for p in mini_train_pairs() for text in (p.query_text, p.target_text)]
         tiny_llava_onevision(path, corpus=corpus, seed=config.seed, **sizes)
     return path
 
+
 def pretrain_examples(config: PretrainConfig) -> list[GenerativeExample]:
     "The run's examples: those of MMEB-mini's training pairs, then those of `config.line_drawings` outline scenes (under `output_dir`)."
     from llave.minimmeb import mini_train_pairs
+
     drawings = line_drawing_examples(Path(config.output_dir) / "line-drawings", config.line_drawings, config.seed)
     return generative_examples(mini_train_pairs()) + drawings
 
-BOOKKEEPING = ("output_dir", "show_progress", "log_every", "save_every", "keep_last")   # fields that leave the weights alone
+
+BOOKKEEPING = (
+    "output_dir",
+    "show_progress",
+    "log_every",
+    "save_every",
+    "keep_last",
+)  # fields that leave the weights alone
+
 
 def check_run_config(config: PretrainConfig) -> None:
     "Refuse an `output_dir` whose `config.json` records another recipe (its initial model, drawings and checkpoints are that one's)."
@@ -188,10 +226,15 @@ def check_run_config(config: PretrainConfig) -> None:
     if not path.exists():
         return
     recorded, current = json.loads(path.read_text()), json.loads(json.dumps(dataclasses.asdict(config)))
-    changed = sorted(k for k in set(recorded) | set(current) if k not in BOOKKEEPING and recorded.get(k) != current.get(k))
+    changed = sorted(
+        k for k in set(recorded) | set(current) if k not in BOOKKEEPING and recorded.get(k) != current.get(k)
+    )
     if changed:
-        raise InputError(f"{config.output_dir}: it holds a run of another recipe ({', '.join(changed)} differ); "
-                         f"use another output_dir or remove it")
+        raise InputError(
+            f"{config.output_dir}: it holds a run of another recipe ({', '.join(changed)} differ); "
+            f"use another output_dir or remove it"
+        )
+
 
 def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
     "Run generative pretraining (one process, CPU or one GPU); returns the last logged statistics."
@@ -206,8 +249,10 @@ def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = LLaVE.from_pretrained(path, torch_dtype=torch.float32, device=device).train()
     model.max_length = config.max_length
-    optimizer = torch.optim.AdamW(model.parameter_groups(config.learning_rate, weight_decay=config.weight_decay), fused=True)
-    scheduler = cosine_schedule(optimizer, config.warmup_steps, config.steps, from_zero=False)   # the shipped recipe's
+    optimizer = torch.optim.AdamW(
+        model.parameter_groups(config.learning_rate, weight_decay=config.weight_decay), fused=True
+    )
+    scheduler = cosine_schedule(optimizer, config.warmup_steps, config.steps, from_zero=False)  # the shipped recipe's
     start = load_training_state(checkpoints[-1], optimizer, scheduler) if resume else 0
     output.mkdir(parents=True, exist_ok=True)
     write_json_atomic(output / "config.json", dataclasses.asdict(config))
@@ -217,9 +262,16 @@ def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
         places = ["pooled" if (i * 0.618034) % 1 < config.pooled_share else "assistant" for i in indices]
         loss = generative_loss(model, [examples[i] for i in indices], places)
         loss.backward()
-        stats = {"step": step + 1, "loss": loss.item(), "grad_norm": clip_gradients(optimizer, config.max_grad_norm),
-                 "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
-        optimizer.step(); scheduler.step(); optimizer.zero_grad(set_to_none=True)
+        stats = {
+            "step": step + 1,
+            "loss": loss.item(),
+            "grad_norm": clip_gradients(optimizer, config.max_grad_norm),
+            "lr": scheduler.get_last_lr()[0],
+            "seconds": time.perf_counter() - started,
+        }
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
         if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
             with open(output / "metrics.jsonl", "a") as handle:
                 handle.write(json.dumps(stats) + "\n")
@@ -229,48 +281,73 @@ def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
 
 # %% ../../nbs/05c_pretrain.ipynb #7f319c1d
 @torch.no_grad()
-def describe(model: LLaVE, image, instruction: str = "<image>\nFind an image caption describing the given everyday image.",
-             max_new_tokens: int = 24) -> str:
+def describe(
+    model: LLaVE,
+    image,
+    instruction: str = "<image>\nFind an image caption describing the given everyday image.",
+    max_new_tokens: int = 24,
+) -> str:
     "The model's greedy answer to `instruction` about `image` (a path or PIL image)."
     prompt = chat_text(GenerativeExample(image, instruction, "")).removesuffix("<|im_end|>\n")
     batch = model.processor(text=[prompt], images=[load_rgb(image)], return_tensors="pt").to(model.device)
-    output = model.model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                  eos_token_id=model.tokenizer.convert_tokens_to_ids("<|im_end|>"),
-                                  pad_token_id=model.tokenizer.pad_token_id)
-    return model.tokenizer.decode(output[0, batch["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+    output = model.model.generate(
+        **batch,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        eos_token_id=model.tokenizer.convert_tokens_to_ids("<|im_end|>"),
+        pad_token_id=model.tokenizer.pad_token_id,
+    )
+    return model.tokenizer.decode(output[0, batch["input_ids"].shape[1] :], skip_special_tokens=True).strip()
 
 # %% ../../nbs/05c_pretrain.ipynb #9f64a932
 PRETRAINED = Path(llave.__file__).resolve().parent / "pretrained" / "tiny-mmeb-mini"
 PRETRAIN_COMMAND = "llave pretrain output_dir=runs/pretrain"
 
-def export_pretrained(run_dir: str | Path, destination: str | Path = PRETRAINED, command: str = PRETRAIN_COMMAND) -> Path:
+
+def export_pretrained(
+    run_dir: str | Path, destination: str | Path = PRETRAINED, command: str = PRETRAIN_COMMAND
+) -> Path:
     "Copy a finished pretraining run's final model to `destination` with `pretrain.json` (command, config, loss curve, SHA-256)."
     run_dir = Path(run_dir)
     final = checkpoint_directories(run_dir)[-1]
     destination = copy_model(final, destination)
     log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    config = {k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k not in ("output_dir", "show_progress")}
-    record = {"command": command, "config": config, "step": int(final.name.split("-")[1]),
-              "sha256": {"model.safetensors": file_sha256(destination / "model.safetensors")},
-              "loss": [[entry["step"], round(entry["loss"], 4)] for entry in log],
-              "seconds": round(log[-1]["seconds"], 1)}
+    config = {
+        k: v
+        for k, v in json.loads((run_dir / "config.json").read_text()).items()
+        if k not in ("output_dir", "show_progress")
+    }
+    record = {
+        "command": command,
+        "config": config,
+        "step": int(final.name.split("-")[1]),
+        "sha256": {"model.safetensors": file_sha256(destination / "model.safetensors")},
+        "loss": [[entry["step"], round(entry["loss"], 4)] for entry in log],
+        "seconds": round(log[-1]["seconds"], 1),
+    }
     write_json_atomic(destination / "pretrain.json", record)
     return destination
+
 
 def pretrained_record(path: str | Path = PRETRAINED) -> dict:
     "The `pretrain.json` of a pretrained model directory (command, config, loss curve, SHA-256 of its weights)."
     path = Path(path)
     if not (path / "pretrain.json").is_file():
-        raise FileNotFoundError(f"{path}: no pretrained model here (no pretrain.json); make one with "
-                                f"`{PRETRAIN_COMMAND}` and `llave.mini.pretrain.export_pretrained`")
+        raise FileNotFoundError(
+            f"{path}: no pretrained model here (no pretrain.json); make one with "
+            f"`{PRETRAIN_COMMAND}` and `llave.mini.pretrain.export_pretrained`"
+        )
     return json.loads((path / "pretrain.json").read_text())
+
 
 def pretrained_model(path: str | Path = PRETRAINED) -> Path:
     "The committed pretrained tiny model, its weights checked against the SHA-256 in its `pretrain.json`."
     path, record = Path(path), pretrained_record(path)
     actual = file_sha256(path / "model.safetensors")
     if actual != record["sha256"]["model.safetensors"]:
-        raise InputError(f"{path / 'model.safetensors'}: SHA-256 {actual} differs from pretrain.json's; rebuild with `{record['command']}`")
+        raise InputError(
+            f"{path / 'model.safetensors'}: SHA-256 {actual} differs from pretrain.json's; rebuild with `{record['command']}`"
+        )
     return path
 
 # %% ../../nbs/05c_pretrain.ipynb #b13d75dd
@@ -281,9 +358,12 @@ def run_pretrain(args) -> int:
     print(json.dumps(stats))
     return 0
 
+
 def register_cli(groups: dict) -> None:
     "Add `llave pretrain`."
-    parser = groups["top"].add_parser("pretrain", help="generative pretraining of the tiny VLM on MMEB-mini (before the demo)")
+    parser = groups["top"].add_parser(
+        "pretrain", help="generative pretraining of the tiny VLM on MMEB-mini (before the demo)"
+    )
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="override PretrainConfig fields")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
     parser.set_defaults(func=run_pretrain)

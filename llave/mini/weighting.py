@@ -15,8 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .demo import (CHANCE, DEMO_RESULTS, DemoSettings, changed_settings, initial_model, loss_overrides, mean_std,
-                        run_demo, settings_record)
+from llave.mini.demo import (
+    CHANCE,
+    DEMO_RESULTS,
+    DemoSettings,
+    changed_settings,
+    initial_model,
+    loss_overrides,
+    mean_std,
+    run_demo,
+    settings_record,
+)
 from ..core import compare_seeds, write_json_atomic
 from ..loss import negative_gradient_share, similarity
 from ..train import PROFILE_KEYS, batch_profile, prepare_side
@@ -37,6 +46,7 @@ __all__ = ['LOG_KEYS', 'REPLAY_ALPHAS', 'SWEEP_ALPHAS', 'ALPHA_SWEEP_RESULTS', '
 # %% ../../nbs/11_weighting.ipynb #36fb2cbf
 LOG_KEYS = ("loss",) + PROFILE_KEYS
 
+
 def read_metrics(path: str | Path, keys: tuple = LOG_KEYS) -> dict[str, np.ndarray]:
     "Columns `step` and `keys` of a `metrics.jsonl` training log, each `[n_logged]` (NaN where a key is absent)."
     path, rows = Path(path), []
@@ -53,7 +63,7 @@ def read_metrics(path: str | Path, keys: tuple = LOG_KEYS) -> dict[str, np.ndarr
     if not rows:
         raise InputError(f"{path}: no logged steps")
     restarts = [i for i in range(1, len(rows)) if rows[i]["step"] <= rows[i - 1]["step"]]
-    rows = rows[restarts[-1]:] if restarts else rows          # a run restarted from scratch appends a new log
+    rows = rows[restarts[-1] :] if restarts else rows  # a run restarted from scratch appends a new log
     columns = {"step": np.array([row["step"] for row in rows], dtype=float)}
     columns.update({key: np.array([row.get(key, math.nan) for row in rows], dtype=float) for key in keys})
     return columns
@@ -64,21 +74,33 @@ def training_logs(root: str | Path, losses: tuple = ("InfoNCE", "LLaVE")) -> dic
     root = Path(root)
     base = root / "logs" if (root / "logs").is_dir() else root
     seeds = sorted(base.glob("seed*"), key=lambda p: int(p.name[4:]) if p.name[4:].isdigit() else -1)
-    logs = {loss: [read_metrics(seed / loss / "metrics.jsonl") for seed in seeds if (seed / loss / "metrics.jsonl").exists()]
-            for loss in losses}
+    logs = {
+        loss: [
+            read_metrics(seed / loss / "metrics.jsonl") for seed in seeds if (seed / loss / "metrics.jsonl").exists()
+        ]
+        for loss in losses
+    }
     missing = [loss for loss, runs in logs.items() if not runs]
     if missing:
         raise FileNotFoundError(f"no metrics.jsonl for {missing} under {base}/seed*/")
-    common = min(len(run["step"]) for runs in logs.values() for run in runs)   # runs still training are longer or shorter
-    return {loss: [{key: values[:common] for key, values in run.items()} for run in runs] for loss, runs in logs.items()}
+    common = min(
+        len(run["step"]) for runs in logs.values() for run in runs
+    )  # runs still training are longer or shorter
+    return {
+        loss: [{key: values[:common] for key, values in run.items()} for run in runs] for loss, runs in logs.items()
+    }
 
 # %% ../../nbs/11_weighting.ipynb #897ed81f
 def plot_training_dynamics(logs: dict[str, list[dict]], title: str = "") -> "plt.Figure":
     "Three panels over training steps: top negative share, effective negatives, positive vs hardest-negative cosine."
     import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(1, 3, figsize=(13, 4.4))
-    panels = [("top_negative_share", "share of the hardest negative"), ("effective_negatives", "effective negatives"),
-              (("positive_similarity", "hardest_negative_similarity"), "cosine")]
+    panels = [
+        ("top_negative_share", "share of the hardest negative"),
+        ("effective_negatives", "effective negatives"),
+        (("positive_similarity", "hardest_negative_similarity"), "cosine"),
+    ]
     for axis, (keys, label) in zip(axes, panels):
         keys = keys if isinstance(keys, tuple) else (keys,)
         for (loss, runs), color in zip(logs.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
@@ -88,25 +110,34 @@ def plot_training_dynamics(logs: dict[str, list[dict]], title: str = "") -> "plt
                     continue
                 for run in runs:
                     axis.plot(run["step"], run[key], style, color=color, alpha=0.25, linewidth=0.8)
-                name = loss if len(keys) == 1 else f"{loss}: {key.split('_')[0]}" + (" negative" if "negative" in key else "")
+                name = (
+                    loss
+                    if len(keys) == 1
+                    else f"{loss}: {key.split('_')[0]}" + (" negative" if "negative" in key else "")
+                )
                 axis.plot(runs[0]["step"], np.nanmean(values, 0), style, color=color, label=name)
         if not axis.lines:
             axis.text(0.5, 0.5, "not in these logs", ha="center", va="center", transform=axis.transAxes)
         axis.set(xlabel="step", ylabel=label)
-        if axis.lines:                                  # below the panel: the curves fill it
+        if axis.lines:  # below the panel: the curves fill it
             axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     figure.suptitle(title)
     figure.tight_layout()
     return figure
 
 # %% ../../nbs/11_weighting.ipynb #4aa314db
-def final_values(logs: dict[str, list[dict]], keys: tuple = PROFILE_KEYS, last: float = 0.25) -> dict[str, dict[str, float]]:
+def final_values(
+    logs: dict[str, list[dict]], keys: tuple = PROFILE_KEYS, last: float = 0.25
+) -> dict[str, dict[str, float]]:
     "`{loss: {key: mean over seeds and the `last` fraction of logged steps}}` (NaN where the logs lack the key)."
+
     def mean(runs, key):
         count = math.ceil(last * len(runs[0]["step"]))
         values = np.concatenate([run[key][-count:] for run in runs])
         return math.nan if np.isnan(values).all() else float(np.nanmean(values))
+
     return {loss: {key: mean(runs, key) for key in keys} for loss, runs in logs.items()}
+
 
 def dynamics_verdict(logs: dict[str, list[dict]], last: float = 0.25) -> str:
     "One sentence per logged key comparing the losses over the last `last` fraction of training."
@@ -115,19 +146,26 @@ def dynamics_verdict(logs: dict[str, list[dict]], last: float = 0.25) -> str:
     first_step = int(steps[-math.ceil(last * len(steps))])
     seeds = min(len(runs) for runs in logs.values())
     sentences = []
-    for key, name in (("top_negative_share", "the hardest negative's share of the gradient"),
-                      ("effective_negatives", "the effective number of negatives"),
-                      ("positive_similarity", "the positives' mean cosine"),
-                      ("hardest_negative_similarity", "the hardest negatives' mean cosine")):
+    for key, name in (
+        ("top_negative_share", "the hardest negative's share of the gradient"),
+        ("effective_negatives", "the effective number of negatives"),
+        ("positive_similarity", "the positives' mean cosine"),
+        ("hardest_negative_similarity", "the hardest negatives' mean cosine"),
+    ):
         values = [final[loss][key] for loss in losses]
         if any(math.isnan(v) for v in values):
             sentences.append(f"These logs do not record {name}.")
             continue
-        sentences.append(f"{name[0].upper() + name[1:]} is " + ", ".join(f"{v:.3g} under {loss}" for loss, v in zip(losses, values)) + ".")
+        sentences.append(
+            f"{name[0].upper() + name[1:]} is "
+            + ", ".join(f"{v:.3g} under {loss}" for loss, v in zip(losses, values))
+            + "."
+        )
     return f"Logged steps {first_step}–{int(steps[-1])}, mean over {seeds} seed(s): " + " ".join(sentences)
 
 # %% ../../nbs/11_weighting.ipynb #990e8fe7
 REPLAY_ALPHAS = (0.0, 1.0, 3.0, 9.0, 15.0, 25.0)
+
 
 @torch.no_grad()
 def embed_pairs(model, pairs: list) -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,13 +176,19 @@ def embed_pairs(model, pairs: list) -> tuple[torch.Tensor, torch.Tensor]:
     model.train(was_training)
     return q, t
 
+
 def share_by_rank(s: torch.Tensor, alphas: tuple = REPLAY_ALPHAS, tau: float = 0.02) -> dict[float, torch.Tensor]:
     "`{alpha: [n-1]}`: mean over rows of `s` `[n, n]` of the k-th largest negative share (k = 1 is the hardest)."
     if s.dim() != 2 or s.shape[0] != s.shape[1] or len(s) < 2:
         raise InputError(f"s must be a square similarity matrix with at least 2 rows, got shape {tuple(s.shape)}")
     off_diagonal = ~torch.eye(len(s), dtype=torch.bool)
-    return {alpha: negative_gradient_share(s, tau, alpha)[off_diagonal].view(len(s), -1).sort(1, descending=True).values.mean(0)
-            for alpha in alphas}
+    return {
+        alpha: negative_gradient_share(s, tau, alpha)[off_diagonal]
+        .view(len(s), -1)
+        .sort(1, descending=True)
+        .values.mean(0)
+        for alpha in alphas
+    }
 
 # %% ../../nbs/11_weighting.ipynb #6fc46c8b
 def sub_batches(n: int, size: int) -> list[slice]:
@@ -153,19 +197,28 @@ def sub_batches(n: int, size: int) -> list[slice]:
         raise InputError(f"every batch size must be between 2 and {n} (the embedded rows), got {size}")
     return [slice(i, i + size) for i in range(0, n - size + 1, size)]
 
-def replay_profile(q: torch.Tensor, t: torch.Tensor, alphas: tuple = REPLAY_ALPHAS, tau: float = 0.02,
-                   size: int | None = None) -> dict:
+
+def replay_profile(
+    q: torch.Tensor, t: torch.Tensor, alphas: tuple = REPLAY_ALPHAS, tau: float = 0.02, size: int | None = None
+) -> dict:
     "`{alpha: {PROFILE_KEYS: value}}` of `q`, `t` `[n, d]`, mean over the disjoint batches of `size` rows (default n)."
     parts = sub_batches(len(q), size or len(q))
-    return {alpha: dict(zip(PROFILE_KEYS, torch.stack([batch_profile(q[p], t[p], tau, alpha) for p in parts]).mean(0).tolist()))
-            for alpha in alphas}
+    return {
+        alpha: dict(
+            zip(PROFILE_KEYS, torch.stack([batch_profile(q[p], t[p], tau, alpha) for p in parts]).mean(0).tolist())
+        )
+        for alpha in alphas
+    }
+
 
 def negatives_profile(q: torch.Tensor, t: torch.Tensor, sizes: tuple, tau: float = 0.02, alpha: float = 9.0) -> dict:
     "`{size: {PROFILE_KEYS: value}}`: `replay_profile` under one `alpha` with batches of each size."
     return {size: replay_profile(q, t, (alpha,), tau, size)[alpha] for size in sizes}
 
-def replay_shares(q: torch.Tensor, t: torch.Tensor, alphas: tuple = REPLAY_ALPHAS, tau: float = 0.02,
-                  size: int = 32) -> dict[float, torch.Tensor]:
+
+def replay_shares(
+    q: torch.Tensor, t: torch.Tensor, alphas: tuple = REPLAY_ALPHAS, tau: float = 0.02, size: int = 32
+) -> dict[float, torch.Tensor]:
     "`share_by_rank` `{alpha: [size-1]}` averaged over the disjoint batches of `size` rows of `q`, `t` `[n, d]`."
     parts = [share_by_rank(similarity(q[p], t[p]), alphas, tau) for p in sub_batches(len(q), size)]
     return {alpha: torch.stack([part[alpha] for part in parts]).mean(0) for alpha in alphas}
@@ -174,7 +227,10 @@ def replay_shares(q: torch.Tensor, t: torch.Tensor, alphas: tuple = REPLAY_ALPHA
 def plot_share_replay(ranks_by_model: dict[str, dict[float, torch.Tensor]], title: str = "") -> "plt.Figure":
     "One panel per model: mean share of the k-th hardest negative under each alpha (from `share_by_rank`)."
     import matplotlib.pyplot as plt
-    figure, axes = plt.subplots(1, len(ranks_by_model), figsize=(5 * len(ranks_by_model), 3.6), sharey=True, squeeze=False)
+
+    figure, axes = plt.subplots(
+        1, len(ranks_by_model), figsize=(5 * len(ranks_by_model), 3.6), sharey=True, squeeze=False
+    )
     for axis, (model_name, ranks) in zip(axes[0], ranks_by_model.items()):
         for alpha, shares in ranks.items():
             axis.semilogy(np.arange(1, len(shares) + 1), shares.numpy(), marker=".", label=f"alpha = {alpha:g}")
@@ -189,12 +245,18 @@ def plot_share_replay(ranks_by_model: dict[str, dict[float, torch.Tensor]], titl
 def demo_models(root: str | Path = DEMO_RESULTS) -> dict[str, Path]:
     "`{loss: model directory}` of an exported demo (`root/models/*`), or `{}`."
     models = Path(root) / "models"
-    return {path.name: path for path in sorted(models.iterdir()) if (path / "config.json").exists()} if models.is_dir() else {}
+    return (
+        {path.name: path for path in sorted(models.iterdir()) if (path / "config.json").exists()}
+        if models.is_dir()
+        else {}
+    )
+
 
 def replay_batch(size: int = 128, seed: int = 0, step: int = 0) -> list:
     "The MMEB-mini training pairs of batch `step` of the demo's sampler with batch `size` and `seed`."
     from llave.data import ModalityBatchSampler
     from llave.minimmeb import mini_train_pairs
+
     pairs = mini_train_pairs()
     sampler = ModalityBatchSampler.from_pairs(pairs, size, seed=seed)
     return [pairs[i] for i in sampler.batch(step)]
@@ -205,8 +267,13 @@ def replay_table(embedded: dict[str, tuple], alphas: tuple = REPLAY_ALPHAS, tau:
     lines = ["| model | " + " | ".join(f"alpha={a:g}" for a in alphas) + " |", "|---" * (len(alphas) + 1) + "|"]
     for name, (q, t) in embedded.items():
         profile = replay_profile(q, t, alphas, tau, size)
-        lines.append(f"| {name} | " + " | ".join(f"{profile[a]['top_negative_share']:.2f} / {profile[a]['effective_negatives']:.1f}"
-                                                   for a in alphas) + " |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(
+                f"{profile[a]['top_negative_share']:.2f} / {profile[a]['effective_negatives']:.1f}" for a in alphas
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 # %% ../../nbs/11_weighting.ipynb #1456716f
@@ -214,21 +281,28 @@ def replay_verdict(embedded: dict[str, tuple], tau: float = 0.02, size: int = 32
     "Sentences: the change of the top negative share from alpha 0 to `alpha` on each model's embeddings, and between models."
     profiles = {name: replay_profile(q, t, (0.0, alpha), tau, size) for name, (q, t) in embedded.items()}
     top = {name: (p[0.0]["top_negative_share"], p[alpha]["top_negative_share"]) for name, p in profiles.items()}
-    lines = [f"On the {name} model's embeddings, the hardest negative's share is {low:.3f} under alpha 0 and {high:.3f} "
-             f"under alpha {alpha:g} (the weighting alone: {high - low:+.3f})." for name, (low, high) in top.items()]
+    lines = [
+        f"On the {name} model's embeddings, the hardest negative's share is {low:.3f} under alpha 0 and {high:.3f} "
+        f"under alpha {alpha:g} (the weighting alone: {high - low:+.3f})."
+        for name, (low, high) in top.items()
+    ]
     if len(top) == 2:
         (first, (_, first_high)), (second, (_, second_high)) = top.items()
-        lines.append(f"Under the same alpha {alpha:g}, the {second} model's batches give it {second_high:.3f} and the "
-                     f"{first} model's {first_high:.3f} (the learned embeddings: {second_high - first_high:+.3f}).")
+        lines.append(
+            f"Under the same alpha {alpha:g}, the {second} model's batches give it {second_high:.3f} and the "
+            f"{first} model's {first_high:.3f} (the learned embeddings: {second_high - first_high:+.3f})."
+        )
     return " ".join(lines)
 
 # %% ../../nbs/11_weighting.ipynb #cd6c0c4a
-SWEEP_ALPHAS = REPLAY_ALPHAS     # the sweep trains the alphas the replay shows
+SWEEP_ALPHAS = REPLAY_ALPHAS  # the sweep trains the alphas the replay shows
 ALPHA_SWEEP_RESULTS = DEMO_RESULTS / "alpha_sweep"
 NEGATIVES_RESULTS = DEMO_RESULTS / "negatives"
 
+
 def alpha_name(alpha: float) -> str:
     return f"alpha={alpha:g}"
+
 
 def reuse_demo_runs(demo: str | Path, out: str | Path, settings: DemoSettings, log=print) -> int:
     """Copy the finished runs of the `llave demo` directory `demo` whose loss is a plain alpha (InfoNCE: 0, LLaVE: 9)
@@ -239,7 +313,9 @@ def reuse_demo_runs(demo: str | Path, out: str | Path, settings: DemoSettings, l
     recorded = json.loads((demo / "settings.json").read_text())
     changed = changed_settings(recorded, settings_record(settings), ignore=("losses",))
     if changed:
-        raise InputError(f"{demo}: its runs were made with other settings than the sweep's ({', '.join(changed)} differ)")
+        raise InputError(
+            f"{demo}: its runs were made with other settings than the sweep's ({', '.join(changed)} differ)"
+        )
     copied = 0
     for name, spec in recorded.get("losses", {}).items():
         fields = loss_overrides(spec)
@@ -252,14 +328,26 @@ def reuse_demo_runs(demo: str | Path, out: str | Path, settings: DemoSettings, l
     log(f"reused {copied} finished run(s) of {demo}")
     return copied
 
-def alpha_sweep(out: str | Path, alphas: tuple = SWEEP_ALPHAS, seeds: int = 3, settings: DemoSettings | None = None,
-                log=print, reuse: str | Path | None = None) -> dict:
+
+def alpha_sweep(
+    out: str | Path,
+    alphas: tuple = SWEEP_ALPHAS,
+    seeds: int = 3,
+    settings: DemoSettings | None = None,
+    log=print,
+    reuse: str | Path | None = None,
+) -> dict:
     """Train and evaluate every alpha for `seeds` seeds under `out`; returns run_demo's `{seed: {'alpha=a': result}}`.
     `reuse`: a `llave demo` directory made with the same settings, whose InfoNCE and LLaVE runs need not train again."""
-    if not alphas or any(not math.isfinite(a) or a < 0 for a in alphas) or len(set(map(alpha_name, alphas))) != len(alphas):
+    if (
+        not alphas
+        or any(not math.isfinite(a) or a < 0 for a in alphas)
+        or len(set(map(alpha_name, alphas))) != len(alphas)
+    ):
         raise InputError(f"alphas must be distinct, finite and >= 0, got {list(alphas)}")
-    settings = dataclasses.replace(settings or DemoSettings(), seeds=seeds,
-                                   losses={alpha_name(a): float(a) for a in alphas})
+    settings = dataclasses.replace(
+        settings or DemoSettings(), seeds=seeds, losses={alpha_name(a): float(a) for a in alphas}
+    )
     if reuse is not None:
         reuse_demo_runs(reuse, out, settings, log)
     return run_demo(out, settings, log=log)
@@ -268,18 +356,24 @@ def alpha_sweep(out: str | Path, alphas: tuple = SWEEP_ALPHAS, seeds: int = 3, s
 def score_matrix(results: dict, names: list[str], column: str = "Overall") -> np.ndarray:
     "`[n_seeds, len(names)]`: `result['summary'][column]` of each name in each seed of `results`."
     try:
-        return np.array([[by_name[name]["summary"][column] for name in names] for by_name in results.values()], dtype=float)
+        return np.array(
+            [[by_name[name]["summary"][column] for name in names] for by_name in results.values()], dtype=float
+        )
     except KeyError as error:
         raise KeyError(f"results lack {error} (names {names}, column {column!r})") from None
+
 
 def sweep_alphas(sweep: dict) -> dict[str, float]:
     "`{name: alpha}` of a sweep's `results.json` content (its settings' losses), in sweep order."
     return {name: loss_overrides(spec)["alpha"] for name, spec in sweep["settings"]["losses"].items()}
 
 # %% ../../nbs/11_weighting.ipynb #4be9fcbc
-def plot_alpha_sweep(sweep: dict, columns: tuple = ("Overall", "Classification", "VQA", "Retrieval", "Grounding")) -> "plt.Figure":
+def plot_alpha_sweep(
+    sweep: dict, columns: tuple = ("Overall", "Classification", "VQA", "Retrieval", "Grounding")
+) -> "plt.Figure":
     "One panel per summary column: P@1 against alpha (mean ± std over seeds, and each seed)."
     import matplotlib.pyplot as plt
+
     alphas = sweep_alphas(sweep)
     figure, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns), 3.2), squeeze=False)
     positions = np.arange(len(alphas))
@@ -287,8 +381,9 @@ def plot_alpha_sweep(sweep: dict, columns: tuple = ("Overall", "Classification",
         scores = score_matrix(sweep["results"], list(alphas), column)
         for row in scores:
             axis.plot(positions, row, ".", color="grey", alpha=0.4)
-        axis.errorbar(positions, scores.mean(0), yerr=scores.std(0, ddof=1) if len(scores) > 1 else None,
-                      marker="o", capsize=3)
+        axis.errorbar(
+            positions, scores.mean(0), yerr=scores.std(0, ddof=1) if len(scores) > 1 else None, marker="o", capsize=3
+        )
         axis.axhline(CHANCE, color="0.6", linestyle="--", linewidth=0.8, label="chance")
         axis.set_xticks(positions, [f"{a:g}" for a in alphas.values()])
         axis.set(xlabel="alpha", title=column)
@@ -302,6 +397,7 @@ def compare_to_baseline(scores: np.ndarray, index: int, baseline: int = 0) -> st
     "Column `index` of `scores` `[seeds, names]` against column `baseline`, paired by seed, by the project's one rule."
     return compare_seeds(scores[:, index] - scores[:, baseline])["text"]
 
+
 def alpha_verdict(sweep: dict, column: str = "Overall") -> str:
     "Sentences on `column`: the best alpha by mean, and every alpha against alpha 0."
     alphas = sweep_alphas(sweep)
@@ -309,12 +405,17 @@ def alpha_verdict(sweep: dict, column: str = "Overall") -> str:
     scores = score_matrix(sweep["results"], names, column)
     means = scores.mean(0)
     best = [f"{alphas[names[i]]:g}" for i in np.flatnonzero(means == means.max())]
-    lines = [f"{column} P@1, {len(scores)} seed(s): the best mean is alpha={', '.join(best)}"
-             f"{' (tied)' if len(best) > 1 else ''} ({means.max():.1f}); alpha 0 (InfoNCE) has {means[0]:.1f}."]
+    lines = [
+        f"{column} P@1, {len(scores)} seed(s): the best mean is alpha={', '.join(best)}"
+        f"{' (tied)' if len(best) > 1 else ''} ({means.max():.1f}); alpha 0 (InfoNCE) has {means[0]:.1f}."
+    ]
     if alphas[names[0]] != 0:
         return lines[0] + " (The first alpha is not 0: no comparison with InfoNCE.)"
-    lines += [f"- alpha={alphas[name]:g} vs alpha=0: {compare_to_baseline(scores, index)}"
-              for index, name in enumerate(names) if index > 0]
+    lines += [
+        f"- alpha={alphas[name]:g} vs alpha=0: {compare_to_baseline(scores, index)}"
+        for index, name in enumerate(names)
+        if index > 0
+    ]
     return "\n".join(lines)
 
 # %% ../../nbs/11_weighting.ipynb #aa8eee8f
@@ -331,7 +432,7 @@ def export_sweep(run_dir: str | Path, destination: str | Path) -> Path:
                 target.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source / name, target / name)
                 copied += 1
-        shutil.rmtree(target / "logs", ignore_errors=True)          # runs of an earlier sweep must not linger
+        shutil.rmtree(target / "logs", ignore_errors=True)  # runs of an earlier sweep must not linger
         for log in source.glob("seed*/*/metrics.jsonl"):
             path = target / "logs" / log.parent.parent.name / log.parent.name / "metrics.jsonl"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -343,64 +444,109 @@ def export_sweep(run_dir: str | Path, destination: str | Path) -> Path:
 # %% ../../nbs/11_weighting.ipynb #425c4418
 NEGATIVES_BUDGETS = ("pairs", "steps", "updates")
 
-def negatives_settings(settings: DemoSettings, batch_size: int, chunk_size: int | None, budget: str,
-                       update_pairs: int | None = None) -> DemoSettings:
+
+def negatives_settings(
+    settings: DemoSettings, batch_size: int, chunk_size: int | None, budget: str, update_pairs: int | None = None
+) -> DemoSettings:
     "The settings of one batch size: steps and warmup scaled to the `budget`, GradCache above `chunk_size`."
     if budget not in NEGATIVES_BUDGETS:
         raise InputError(f"budget must be one of {NEGATIVES_BUDGETS}, got {budget!r}")
     if batch_size < 2:
         raise InputError(f"batch sizes must be >= 2 (a batch of 1 has no negatives), got {batch_size}")
     chunks = chunk_size if chunk_size and batch_size > chunk_size else None
-    if budget == "updates":     # same updates, same pairs per update: micro-batches of `batch_size`, accumulated
+    if budget == "updates":  # same updates, same pairs per update: micro-batches of `batch_size`, accumulated
         update_pairs = update_pairs or settings.batch_size
         if update_pairs % batch_size:
             raise InputError(f"batch size {batch_size} does not divide the {update_pairs} pairs of an update")
-        return dataclasses.replace(settings, batch_size=batch_size, gradient_accumulation_steps=update_pairs // batch_size,
-                                   gradcache_chunk_size=chunks)
+        return dataclasses.replace(
+            settings,
+            batch_size=batch_size,
+            gradient_accumulation_steps=update_pairs // batch_size,
+            gradcache_chunk_size=chunks,
+        )
     scale = settings.batch_size / batch_size if budget == "pairs" else 1.0
     steps = max(1, round(settings.steps * scale))
-    return dataclasses.replace(settings, batch_size=batch_size, steps=steps,
-                               warmup_steps=min(steps - 1, round(settings.warmup_steps * scale)) if steps > 1 else 0,
-                               gradcache_chunk_size=chunks)
+    return dataclasses.replace(
+        settings,
+        batch_size=batch_size,
+        steps=steps,
+        warmup_steps=min(steps - 1, round(settings.warmup_steps * scale)) if steps > 1 else 0,
+        gradcache_chunk_size=chunks,
+    )
 
 # %% ../../nbs/11_weighting.ipynb #e2e46792
-def negatives_sweep(out: str | Path, batch_sizes: tuple = (8, 16, 32, 128), seeds: int = 3,
-                    settings: DemoSettings | None = None, chunk_size: int | None = 32, budget: str = "pairs",
-                    losses: tuple = ("InfoNCE", "LLaVE"), log=print) -> dict:
+def negatives_sweep(
+    out: str | Path,
+    batch_sizes: tuple = (8, 16, 32, 128),
+    seeds: int = 3,
+    settings: DemoSettings | None = None,
+    chunk_size: int | None = 32,
+    budget: str = "pairs",
+    losses: tuple = ("InfoNCE", "LLaVE"),
+    log=print,
+) -> dict:
     "Run `losses` of the demo at each batch size (`out/batch{b}`); write `out/negatives.json`; returns `{b: {seed: {loss: result}}}`."
     settings = settings or DemoSettings()
     settings = dataclasses.replace(settings, seeds=seeds, losses={name: settings.losses[name] for name in losses})
     out = Path(out)
-    parts = {size: negatives_settings(settings, size, chunk_size, budget, update_pairs=max(batch_sizes)) for size in batch_sizes}
+    parts = {
+        size: negatives_settings(settings, size, chunk_size, budget, update_pairs=max(batch_sizes))
+        for size in batch_sizes
+    }
     from llave.minimmeb import ensure_mini
+
     root, results = ensure_mini(), {}
     for size, part in parts.items():
-        for seed in range(seeds):             # the same initial model at every batch size
+        for seed in range(seeds):  # the same initial model at every batch size
             shared = initial_model(out, root, seed, settings.start, settings.line_drawings)
-            own = {"random": out / f"batch{size}" / f"seed{seed}" / "initial-model",
-                   "pretrain": out / f"batch{size}" / "pretrain" / shared.name}.get(settings.start)
-            if own is not None and not own.exists():      # ("pretrained": every run reads the shipped model)
+            own = {
+                "random": out / f"batch{size}" / f"seed{seed}" / "initial-model",
+                "pretrain": out / f"batch{size}" / "pretrain" / shared.name,
+            }.get(settings.start)
+            if own is not None and not own.exists():  # ("pretrained": every run reads the shipped model)
                 shutil.copytree(shared, own)
-        log(f"batch {size}: {part.steps} steps" + (f" of {part.gradient_accumulation_steps} accumulated micro-batches"
-                                                   if part.gradient_accumulation_steps > 1 else "")
-            + (f", GradCache chunks of {part.gradcache_chunk_size}" if part.gradcache_chunk_size else ""))
+        log(
+            f"batch {size}: {part.steps} steps"
+            + (
+                f" of {part.gradient_accumulation_steps} accumulated micro-batches"
+                if part.gradient_accumulation_steps > 1
+                else ""
+            )
+            + (f", GradCache chunks of {part.gradcache_chunk_size}" if part.gradcache_chunk_size else "")
+        )
         results[size] = run_demo(out / f"batch{size}", part, log=log)
-    write_json_atomic(out / "negatives.json", {"budget": budget, "chunk_size": chunk_size, "settings": dataclasses.asdict(settings),
-                                               "runs": {size: dataclasses.asdict(part) for size, part in parts.items()},
-                                               "results": results})
+    write_json_atomic(
+        out / "negatives.json",
+        {
+            "budget": budget,
+            "chunk_size": chunk_size,
+            "settings": dataclasses.asdict(settings),
+            "runs": {size: dataclasses.asdict(part) for size, part in parts.items()},
+            "results": results,
+        },
+    )
     return results
 
 # %% ../../nbs/11_weighting.ipynb #646058b5
 def plot_negatives(sweep: dict, column: str = "Overall") -> "plt.Figure":
     "Left: `column` P@1 against batch size per loss (mean ± std over seeds); right: the per-seed difference of the last two losses."
     import matplotlib.pyplot as plt
+
     sizes = sorted(sweep["results"], key=int)
     losses = list(next(iter(next(iter(sweep["results"].values())).values())))
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
     for loss in losses:
-        scores = np.stack([score_matrix(sweep["results"][size], [loss], column)[:, 0] for size in sizes], 1)  # [seeds, sizes]
-        left.errorbar([int(s) for s in sizes], scores.mean(0), yerr=scores.std(0, ddof=1) if len(scores) > 1 else None,
-                      marker="o", capsize=3, label=loss)
+        scores = np.stack(
+            [score_matrix(sweep["results"][size], [loss], column)[:, 0] for size in sizes], 1
+        )  # [seeds, sizes]
+        left.errorbar(
+            [int(s) for s in sizes],
+            scores.mean(0),
+            yerr=scores.std(0, ddof=1) if len(scores) > 1 else None,
+            marker="o",
+            capsize=3,
+            label=loss,
+        )
     if len(losses) >= 2:
         first, second = losses[-2:]
         for size in sizes:
@@ -418,6 +564,7 @@ def plot_negatives(sweep: dict, column: str = "Overall") -> "plt.Figure":
     figure.tight_layout()
     return figure
 
+
 def negatives_verdict(sweep: dict, column: str = "Overall") -> str:
     """One line per batch size: each loss's mean and the paired difference of the last two losses; then one line per
     loss: each larger batch against the smallest, paired by seed."""
@@ -425,7 +572,9 @@ def negatives_verdict(sweep: dict, column: str = "Overall") -> str:
     losses = list(next(iter(next(iter(sweep["results"].values())).values())))
     seeds = {size: list(sweep["results"][size]) for size in sizes}
     if any(seeds[size] != seeds[sizes[0]] for size in sizes):
-        raise InputError(f"the batch sizes were run with different seeds (or in another order; paired by position): {seeds}")
+        raise InputError(
+            f"the batch sizes were run with different seeds (or in another order; paired by position): {seeds}"
+        )
     lines = [f"{column} P@1 by batch size (budget: same {sweep.get('budget', '?')}):"]
     for size in sizes:
         scores = score_matrix(sweep["results"][size], losses, column)
@@ -435,8 +584,12 @@ def negatives_verdict(sweep: dict, column: str = "Overall") -> str:
         lines.append(line)
     for loss in losses:
         by_size = {size: score_matrix(sweep["results"][size], [loss], column)[:, 0] for size in sizes}
-        lines.append(f"- {loss}, against batch {sizes[0]}: " + "; ".join(
-            f"batch {size} {compare_seeds(by_size[size] - by_size[sizes[0]])['text']}" for size in sizes[1:]))
+        lines.append(
+            f"- {loss}, against batch {sizes[0]}: "
+            + "; ".join(
+                f"batch {size} {compare_seeds(by_size[size] - by_size[sizes[0]])['text']}" for size in sizes[1:]
+            )
+        )
     return "\n".join(lines)
 
 # %% ../../nbs/11_weighting.ipynb #041f4a7d
@@ -446,11 +599,15 @@ def negatives_table(sweeps: dict[str, dict], column: str = "Overall") -> str:
     for name, sweep in sweeps.items():
         for size, by_seed in sweep["results"].items():
             losses = list(next(iter(by_seed.values())))
-            scores = score_matrix(by_seed, losses, column)            # [seeds, losses]
+            scores = score_matrix(by_seed, losses, column)  # [seeds, losses]
             for i, loss in enumerate(losses):
-                if (name, loss) not in heads: heads.append((name, loss))
+                if (name, loss) not in heads:
+                    heads.append((name, loss))
                 cells[int(size), name, loss] = mean_std(scores[:, i])
     sizes = sorted({size for size, _, _ in cells})
-    lines = ["| batch | " + " | ".join(f"{loss} ({name})" for name, loss in heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    lines = [
+        "| batch | " + " | ".join(f"{loss} ({name})" for name, loss in heads) + " |",
+        "|---" * (len(heads) + 1) + "|",
+    ]
     lines += [f"| {size} | " + " | ".join(cells.get((size, *head), "–") for head in heads) + " |" for size in sizes]
     return "\n".join(lines)

@@ -5,6 +5,7 @@ global batch. The reference is one process scoring the whole batch; the distribu
 ranks, wraps the encoder in DDP and uses ContrastiveLoss's cross-rank gathering. The loss averaged over ranks and
 every parameter gradient must match to 1e-8. Rank 0 prints one line per case; the exit status is 1 on a mismatch.
 """
+
 import copy
 import gc
 import sys
@@ -16,9 +17,16 @@ from torch.nn.parallel import DistributedDataParallel
 
 from llave.loss import ContrastiveLoss
 
-CASES = [((4, 4), 9.0, None, False), ((4, 4), 0.0, None, False), ((3, 5), 9.0, None, False), ((1, 6), 9.0, None, False),
-         ((2, 2), 15.0, None, False), ((4, 4), 0.0, 0.3, False), ((3, 5), 0.0, 0.3, False),
-         ((3, 5), 0.0, 0.1, True)]   # the last three: Focal-InfoNCE (alpha 0, margin 0.3; margin 0.1, signed square)
+CASES = [
+    ((4, 4), 9.0, None, False),
+    ((4, 4), 0.0, None, False),
+    ((3, 5), 9.0, None, False),
+    ((1, 6), 9.0, None, False),
+    ((2, 2), 15.0, None, False),
+    ((4, 4), 0.0, 0.3, False),
+    ((3, 5), 0.0, 0.3, False),
+    ((3, 5), 0.0, 0.1, True),
+]  # the last three: Focal-InfoNCE (alpha 0, margin 0.3; margin 0.1, signed square)
 
 
 class TwoTowers(nn.Module):
@@ -51,8 +59,9 @@ def run_case(sizes, alpha, margin, signed, rank, world_size):
     averaged /= world_size
 
     loss_error = (averaged - expected).abs().item()
-    gradient_error = max((p.grad - r.grad).abs().max().item()
-                         for p, r in zip(model.module.parameters(), reference.parameters()))
+    gradient_error = max(
+        (p.grad - r.grad).abs().max().item() for p, r in zip(model.module.parameters(), reference.parameters())
+    )
     return loss_error, gradient_error
 
 
@@ -66,10 +75,14 @@ def main() -> int:
         ok = loss_error < 1e-8 and gradient_error < 1e-8
         failed |= not ok
         if rank == 0:
-            print(f"sizes={sizes} alpha={alpha} focal_margin={margin} focal_signed={signed}: loss error {loss_error:.2e}, gradient error {gradient_error:.2e}"
-                  f" {'ok' if ok else 'MISMATCH'}", flush=True)
-    gc.collect()          # free every case's DDP model (its reducer holds gloo work) while the process group lives:
-    dist.barrier()        # destroying the group under a live reducer aborted the process at exit about half the time
+            print(
+                f"sizes={sizes} alpha={alpha} focal_margin={margin} focal_signed={signed}: "
+                f"loss error {loss_error:.2e}, gradient error {gradient_error:.2e}"
+                f" {'ok' if ok else 'MISMATCH'}",
+                flush=True,
+            )
+    gc.collect()  # free every case's DDP model (its reducer holds gloo work) while the process group lives:
+    dist.barrier()  # destroying the group under a live reducer aborted the process at exit about half the time
     dist.destroy_process_group()
     return 1 if failed else 0
 

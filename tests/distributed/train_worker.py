@@ -4,6 +4,7 @@ argv: MODEL_DIR PAIRS_JSON. Every rank computes the single-process reference on 
 GradCache), then the DDP step on its half with negatives gathered across ranks; parameter gradients must match.
 Rank 0 prints one line per mode; exit status 1 on a mismatch.
 """
+
 import json
 import sys
 
@@ -33,8 +34,14 @@ def main() -> int:
         no_autocast = lambda: torch.autocast("cpu", enabled=False)
         reference = LLaVE.from_pretrained(model_dir).train()
         reference.freeze_vision(True)
-        single = train_step(PairEncoder(reference), reference, ContrastiveLoss(tau=0.05, alpha=9.0, gather=False),
-                            [pairs], config, no_autocast)
+        single = train_step(
+            PairEncoder(reference),
+            reference,
+            ContrastiveLoss(tau=0.05, alpha=9.0, gather=False),
+            [pairs],
+            config,
+            no_autocast,
+        )
         model = LLaVE.from_pretrained(model_dir).train()
         model.freeze_vision(True)
         encoder = wrap_model(model, config, world_size, torch.device("cpu"))
@@ -42,12 +49,18 @@ def main() -> int:
         expected, actual = gradients(reference), gradients(model)
         worst = max((expected[n] - actual[n]).abs().max().item() for n in expected)
         largest = max(g.abs().max().item() for g in expected.values())
-        ok = expected.keys() == actual.keys() and worst <= 1e-5 * max(1.0, largest) \
+        ok = (
+            expected.keys() == actual.keys()
+            and worst <= 1e-5 * max(1.0, largest)
             and abs(single["loss"] - distributed["loss"]) < 1e-5
+        )
         failed |= not ok
         if rank == 0:
-            print(f"gradcache={chunk}: loss {single['loss']:.6f} vs {distributed['loss']:.6f}, "
-                  f"gradient difference {worst:.2e} (largest {largest:.2e}) {'ok' if ok else 'MISMATCH'}", flush=True)
+            print(
+                f"gradcache={chunk}: loss {single['loss']:.6f} vs {distributed['loss']:.6f}, "
+                f"gradient difference {worst:.2e} (largest {largest:.2e}) {'ok' if ok else 'MISMATCH'}",
+                flush=True,
+            )
     dist.destroy_process_group()
     return 1 if failed else 0
 
