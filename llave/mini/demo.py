@@ -32,7 +32,15 @@ from llave.minimmeb import (
     mini_train_pairs,
 )
 from ..model import LLaVE, load_tiny_sizes, tiny_llava_onevision
-from .pretrain import PretrainConfig, check_run_config, pretrain, pretrained_model, pretrained_record
+from llave.mini.pretrain import (
+    PretrainConfig,
+    changed_fields,
+    check_run_config,
+    pretrain,
+    pretrained_model,
+    pretrained_record,
+    refuse_other_run,
+)
 from llave.train import (
     CONFIG_DIRECTORY,
     checkpoint_directories,
@@ -437,27 +445,16 @@ LATER_RECORDS = (
 
 
 def changed_settings(recorded: dict, current: dict, ignore: tuple = ()) -> list[str]:
-    "The sorted names of the fields in which two settings records differ, apart from `ignore` (and LATER_RECORDS `recorded` lacks)."
-    return sorted(
-        k
-        for k in set(current) | set(recorded)
-        if k not in ignore and current.get(k) != recorded.get(k) and not (k in LATER_RECORDS and k not in recorded)
-    )
+    "`changed_fields` of two demo settings records, apart from `ignore` (and LATER_RECORDS `recorded` lacks)."
+    return changed_fields(recorded, current, ignore, later=LATER_RECORDS)
 
 
 def check_settings(out: Path, settings: DemoSettings) -> None:
     "Record `settings` in `out/settings.json`, or refuse a directory whose runs were made with other settings."
     current = settings_record(settings)
-    path = out / "settings.json"
-    if path.exists():
-        changed = changed_settings(json.loads(path.read_text()), current)
-        if changed:
-            raise InputError(
-                f"{out}: its runs were made with other settings ({', '.join(changed)} differ); "
-                f"use another output directory or remove it"
-            )
+    refuse_other_run(out, "settings.json", current, "other settings", later=LATER_RECORDS)
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, current)
+    write_json_atomic(out / "settings.json", current)
 
 
 BLIND = "blind-"  # the jobs `blind-text` and `blind-image`: the blind floors (`blind_floor`)

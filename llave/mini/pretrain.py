@@ -36,9 +36,9 @@ from ..core import InputError
 # %% auto #0
 __all__ = ['CROP_INSTRUCTION', 'LINE_DRAWING_KINDS', 'ANSWER_PLACES', 'BOOKKEEPING', 'PRETRAINED', 'PRETRAIN_COMMAND',
            'GenerativeExample', 'generative_examples', 'line_drawing_examples', 'chat_text', 'generative_batch',
-           'generative_loss', 'PretrainConfig', 'example_order', 'fresh_model', 'pretrain_examples', 'check_run_config',
-           'pretrain', 'describe', 'export_pretrained', 'pretrained_record', 'pretrained_model', 'run_pretrain',
-           'register_cli']
+           'generative_loss', 'PretrainConfig', 'example_order', 'fresh_model', 'pretrain_examples', 'changed_fields',
+           'refuse_other_run', 'check_run_config', 'pretrain', 'describe', 'export_pretrained', 'pretrained_record',
+           'pretrained_model', 'run_pretrain', 'register_cli']
 
 # %% ../../nbs/05c_pretrain.ipynb #dcc291da
 @dataclass
@@ -220,20 +220,30 @@ BOOKKEEPING = (
 )  # fields that leave the weights alone
 
 
+def changed_fields(recorded: dict, current: dict, ignore: tuple = (), later: tuple = ()) -> list[str]:
+    """The sorted names of the fields in which two run records differ, apart from `ignore` (and the `later` fields,
+    recorded only since some version, where `recorded` lacks them)."""
+    return sorted(
+        k
+        for k in set(recorded) | set(current)
+        if k not in ignore and recorded.get(k) != current.get(k) and not (k in later and k not in recorded)
+    )
+
+
+def refuse_other_run(folder: str | Path, record: str, current: dict, what: str, ignore: tuple = (), later: tuple = ()):
+    """The one run-folder guard (`llave pretrain`, `llave demo`): refuse `folder` when its JSON `record` file differs
+    from `current` (`changed_fields`), since the runs in it are `what`'s; a folder without the file is new."""
+    path = Path(folder) / record
+    if path.exists() and (changed := changed_fields(json.loads(path.read_text()), current, ignore, later)):
+        raise InputError(
+            f"{folder}: it holds runs of {what} ({', '.join(changed)} differ); use another output directory or remove it"
+        )
+
+
 def check_run_config(config: PretrainConfig) -> None:
     "Refuse an `output_dir` whose `config.json` records another recipe (its initial model, drawings and checkpoints are that one's)."
-    path = Path(config.output_dir) / "config.json"
-    if not path.exists():
-        return
-    recorded, current = json.loads(path.read_text()), json.loads(json.dumps(dataclasses.asdict(config)))
-    changed = sorted(
-        k for k in set(recorded) | set(current) if k not in BOOKKEEPING and recorded.get(k) != current.get(k)
-    )
-    if changed:
-        raise InputError(
-            f"{config.output_dir}: it holds a run of another recipe ({', '.join(changed)} differ); "
-            f"use another output_dir or remove it"
-        )
+    current = json.loads(json.dumps(dataclasses.asdict(config)))
+    refuse_other_run(config.output_dir, "config.json", current, "another recipe", ignore=BOOKKEEPING)
 
 
 def pretrain(config: PretrainConfig, resume: bool = False) -> dict:
