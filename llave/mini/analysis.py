@@ -24,8 +24,8 @@ from ..core import InputError
 # %% auto #0
 __all__ = ['SEPARATION_MEASURES', 'KINDS', 'load_results', 'seed_frame', 'compare_frame', 'verdict', 'paired_differences',
            'separation_differences', 'separation_verdicts', 'stretch_verdict', 'similarity_samples', 'samples_frame',
-           'separation', 'plot_similarity_histograms', 'attribute_of', 'row_attributes', 'neighbour_agreement',
-           'umap_projection', 'disagreements', 'sign_test', 'show_disagreement']
+           'plot_similarity_histograms', 'attribute_of', 'row_attributes', 'neighbour_agreement', 'umap_projection',
+           'disagreements', 'sign_test', 'show_disagreement']
 
 # %% ../../nbs/10_hard_negatives.ipynb #adf81060
 def load_results(directory: str | Path) -> tuple[dict, dict]:
@@ -172,13 +172,6 @@ def samples_frame(samples: dict[str, dict[str, dict[str, torch.Tensor]]], tasks:
                     )
                 )
     return pd.concat(parts, ignore_index=True)
-
-# %% ../../nbs/10_hard_negatives.ipynb #b7857f30
-def separation(samples: dict[str, torch.Tensor]) -> dict[str, float]:
-    "Share of queries (%) whose positive beats its hardest negative, and the mean positive − mean-of-hard gap."
-    above = (samples["positive"] > samples["hard"].max(dim=1).values).double().mean().item() * 100
-    gap = (samples["positive"] - samples["hard"].mean(dim=1)).mean().item()
-    return {"positive above hardest (%)": above, "gap": gap}
 
 # %% ../../nbs/10_hard_negatives.ipynb #3fe47fbe
 def plot_similarity_histograms(frame: pd.DataFrame, losses: list[str], tasks: list[str], bins: int = 50):

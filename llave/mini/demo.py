@@ -57,11 +57,11 @@ from ..core import InputError
 __all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COLUMNS', 'CHANCE', 'TARGETS', 'RESUMABLE',
            'LATER_RECORDS', 'BLIND', 'START', 'BLIND_KEEPS', 'DEMO_RESULTS', 'loss_overrides', 'DemoSettings',
            'initial_model', 'pretrain_here', 'train_run', 'mini_datasets', 'pooled_auroc', 'standardized_gap',
-           'similarity_profile', 'random_pair_similarity', 'evaluate_run', 'column_values', 'video_chance_row',
-           'mean_std', 'comparison_table', 'similarity_table', 'targets_table', 'plot_summary', 'settings_record',
-           'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo', 'invocations', 'time_taken',
-           'quiet_transformers', 'run_result', 'run_job', 'run_in_processes', 'floor_table', 'write_report',
-           'blind_query', 'blind_rows', 'blind_train_files', 'blind_floor', 'floor_rows', 'blind_table',
+           'gap_measures', 'similarity_profile', 'random_pair_similarity', 'evaluate_run', 'column_values',
+           'video_chance_row', 'mean_std', 'comparison_table', 'similarity_table', 'targets_table', 'plot_summary',
+           'settings_record', 'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo', 'invocations',
+           'time_taken', 'quiet_transformers', 'run_result', 'run_job', 'run_in_processes', 'floor_table',
+           'write_report', 'blind_query', 'blind_rows', 'blind_train_files', 'blind_floor', 'floor_rows', 'blind_table',
            'export_results', 'demo_settings', 'quick_verdict', 'run_demo_command', 'register_cli']
 
 # %% ../../nbs/09_demo.ipynb #6c1d4929
@@ -237,6 +237,17 @@ def standardized_gap(scores: torch.Tensor, k: int = 3) -> float:
     return ((parts["positive"] - parts["hard"].mean(1)) / spread.clamp_min(1e-6)).mean().item()
 
 
+def gap_measures(positive: torch.Tensor, hard: torch.Tensor) -> dict:
+    """How positives `[n]` stand against their hard negatives `[n, k]`, on the raw cosine scale: the mean gap to the
+    hard negatives' mean, the mean gap to the hardest, and the share (%) of queries whose positive beats its hardest."""
+    hardest = hard.max(dim=1).values
+    return {
+        "gap": (positive - hard.mean(1)).mean().item(),
+        "hardest_gap": (positive - hardest).mean().item(),
+        "positive_above_hardest": (positive > hardest).double().mean().item() * 100,
+    }
+
+
 def similarity_profile(scores: torch.Tensor, k: int = 3) -> dict:
     """Means over queries of `llave.eval.candidate_similarities(scores, k)` (each query's own candidates), the raw
     gap and hardest gap, and two scale-free measures of separation: `hard_auroc` (positives against the `k` hardest
@@ -247,9 +258,7 @@ def similarity_profile(scores: torch.Tensor, k: int = 3) -> dict:
         "positive": positive.mean().item(),
         "hard": hard.mean().item(),
         "easy": parts["easy"].mean().item(),
-        "gap": (positive - hard.mean(1)).mean().item(),
-        "hardest_gap": (positive - hard[:, 0]).mean().item(),
-        "positive_above_hardest": (positive > hard[:, 0]).double().mean().item() * 100,
+        **gap_measures(positive, hard),
         "hard_auroc": pooled_auroc(positive, hard.flatten()),
         "gap_z": standardized_gap(scores, k),
     }
