@@ -965,7 +965,7 @@ def register_cli(groups: dict) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="with --from-scratch: N outline scenes among the generative stage's examples (lesson 05c; "
+        help="with --from-scratch: N outline scenes among the generative stage's examples (lesson 08a; "
         "default 1000, the shipped model's recipe; 0: none)",
     )
     parser.add_argument(
