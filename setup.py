@@ -1,7 +1,10 @@
 """Packaging for llave: everything is read from settings.ini (the nbdev 2 convention)."""
+import shutil
 from configparser import ConfigParser
+from pathlib import Path
 
 import setuptools
+from setuptools.command.build_py import build_py
 
 config = ConfigParser(delimiters=["="])
 config.read("settings.ini", encoding="utf-8")
@@ -10,6 +13,16 @@ settings = config["DEFAULT"]
 
 def _requirements(key):
     return settings.get(key, "").split()
+
+
+class BuildWithDemoResults(build_py):
+    "Also copy the committed demo results (data/demo) into the wheel, as llave/mini/demo_results."
+
+    def run(self):
+        super().run()
+        source = Path(__file__).resolve().parent / "data" / "demo"
+        if source.is_dir():
+            shutil.copytree(source, Path(self.build_lib) / "llave" / "mini" / "demo_results", dirs_exist_ok=True)
 
 
 setuptools.setup(
@@ -35,5 +48,6 @@ setuptools.setup(
         "console_scripts": _requirements("console_scripts"),
         "nbdev": [f"{settings['lib_path']}={settings['lib_path']}._modidx:d"],
     },
+    cmdclass={"build_py": BuildWithDemoResults},
     zip_safe=False,
 )

@@ -373,13 +373,16 @@ def evaluate_datasets(
     *,
     batch_size: int = 32,
     on_scored: Callable[[str, dict], None] | None = None,
+    on_similarities: Callable[..., None] | None = None,
     log: Callable[[str], None] | None = print,
     stores: Callable[[str], EmbeddingStore] | None = None,
     show_progress: bool = False,
 ) -> tuple[dict[str, dict], dict]:
     """Score every dataset (`{name: rows}`) with `encoder`; returns (`{name: score_record}`, encoding stats).
     `stores(name)`: where a dataset's embeddings are kept until it is scored (resuming inside a dataset);
-    `show_progress`: one bar per dataset (items encoded, on rank 0)."""
+    `show_progress`: one bar per dataset (items encoded, on rank 0); `on_similarities(name, scores, vectors, queries,
+    candidates)`: each dataset's similarities `[q, c]`, its embeddings `[n, d]` and the rows of `vectors` that are its
+    queries `[q]` and candidates `[q, c]` (-1: padding), for measures beyond P@1 (the demo's similarity profile)."""
     log = log or (lambda message: None)
     table, counts = collect_items(datasets), {"encode_calls": 0, "encoded_items": 0}
     last_use, cache, records = _last_use(table), {}, {}
@@ -394,11 +397,12 @@ def evaluate_datasets(
         vectors = _dataset_embeddings(encoder, table, ids, cache, batch_size, log, counts, store, bar)
         local = torch.full((len(table.items),), -1, dtype=torch.long)
         local[ids] = torch.arange(len(ids))
-        candidates = table.candidates[name]
-        scores = candidate_scores(
-            vectors, local[table.queries[name]], torch.where(candidates >= 0, local[candidates.clamp(min=0)], -1)
-        )
+        queries, candidates = table.queries[name], table.candidates[name]
+        queries, candidates = local[queries], torch.where(candidates >= 0, local[candidates.clamp(min=0)], -1)
+        scores = candidate_scores(vectors, queries, candidates)
         records[name] = score_record(correct_at_1(scores))
+        if on_similarities is not None:
+            on_similarities(name, scores, vectors, queries, candidates)
         if on_scored is not None:
             on_scored(name, records[name])
         if store is not None:

@@ -10,19 +10,18 @@ import math
 import re
 import textwrap
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..core import compare_seeds
+from ..core import InputError, compare_seeds
 from ..eval import candidate_scores, candidate_similarities
-from ..core import InputError
+from .demo import P_AT_1, datasets_in, results_frame
 
 # %% auto #0
-__all__ = ['SEPARATION_MEASURES', 'KINDS', 'load_results', 'seed_frame', 'compare_frame', 'verdict', 'paired_differences',
+__all__ = ['SEPARATION_MEASURES', 'KINDS', 'load_results', 'compare_frame', 'verdict', 'paired_differences',
            'separation_differences', 'separation_verdicts', 'stretch_verdict', 'similarity_samples', 'samples_frame',
            'plot_similarity_histograms', 'attribute_of', 'row_attributes', 'neighbour_agreement', 'umap_projection',
            'disagreements', 'sign_test', 'show_disagreement']
@@ -45,25 +44,20 @@ def load_results(directory: str | Path) -> tuple[dict, dict]:
     return content["settings"], content["results"]
 
 # %% ../../nbs/10_hard_negatives.ipynb #669ddf74
-def seed_frame(results: dict, quantities: dict[str, Callable[[dict], float]]) -> pd.DataFrame:
-    "Long table (columns seed, loss, quantity, value) of `getter(result)` for each seed, loss and `{quantity: getter}`."
-    rows = [
-        {"seed": int(seed), "loss": loss, "quantity": name, "value": float(getter(result))}
-        for seed, by_loss in results.items()
-        for loss, result in by_loss.items()
-        for name, getter in quantities.items()
-    ]
-    return pd.DataFrame(rows, columns=["seed", "loss", "quantity", "value"])
-
-
-def compare_frame(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
-    "Per quantity (in `frame`'s order): mean/std over seeds of `first`, `second` and `second − first`, wins of `second`, seeds."
-    wide = frame.pivot_table(index=["quantity", "seed"], columns="loss", values="value", sort=False)
+def compare_frame(
+    results, first: str, second: str, metric: str = P_AT_1, datasets: list[str] | None = None
+) -> pd.DataFrame:
+    """Per dataset (`datasets`, default every one with `metric`, in run order): mean/std over seeds of `first`,
+    `second` and `second − first`, wins of `second`, seeds — read from `results_frame(results)`."""
+    frame = results_frame(results)
+    datasets = datasets or datasets_in(frame, metric)
+    chosen = frame[(frame["metric"] == metric) & frame["dataset"].isin(datasets)]
+    wide = chosen.pivot_table(index=["dataset", "seed"], columns="loss", values="value", sort=False)
     missing = [loss for loss in (first, second) if loss not in wide.columns]
     if missing:
         raise KeyError(f"losses {missing} not in the results (have {list(wide.columns)})")
     wide["difference"] = wide[second] - wide[first]
-    groups = wide.groupby(level="quantity", sort=False)
+    groups = wide.groupby(level="dataset", sort=False)
     table = pd.DataFrame(
         {
             first: groups[first].mean(),
@@ -76,7 +70,7 @@ def compare_frame(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
             "seeds": groups["difference"].size(),
         }
     )
-    return table
+    return table.reindex([name for name in datasets if name in table.index])
 
 # %% ../../nbs/10_hard_negatives.ipynb #77686c86
 def verdict(
@@ -90,11 +84,14 @@ def verdict(
     return f"{name}, {second} vs {first}: {result['text']}."
 
 # %% ../../nbs/10_hard_negatives.ipynb #3a2c25a6
-def paired_differences(results: dict, getter: Callable[[dict], float], first: str, second: str) -> np.ndarray:
-    "`[seeds]` array of `getter(results[seed][second]) − getter(results[seed][first])`, seeds in numeric order."
-    return np.array(
-        [getter(results[seed][second]) - getter(results[seed][first]) for seed in sorted(results, key=int)], dtype=float
-    )
+def paired_differences(results, dataset: str, first: str, second: str, metric: str = P_AT_1) -> np.ndarray:
+    "`[seeds]`: `second` − `first` of `metric` of `dataset` (`results_frame`), seeds in numeric order; both losses ran every seed."
+    frame = results_frame(results)
+    chosen = frame[(frame["dataset"] == dataset) & (frame["metric"] == metric) & frame["loss"].isin([first, second])]
+    wide = chosen.pivot(index="seed", columns="loss", values="value").sort_index()
+    if wide.empty or wide.isna().any().any() or {first, second} - set(wide.columns):
+        raise KeyError(f"{metric} of {dataset} is not in the results for both {first} and {second} in every seed")
+    return (wide[second] - wide[first]).to_numpy(dtype=float)
 
 # %% ../../nbs/10_hard_negatives.ipynb #042413ba
 SEPARATION_MEASURES = {
@@ -105,12 +102,11 @@ SEPARATION_MEASURES = {
 
 
 def separation_differences(results: dict, key: str, first: str = "InfoNCE", second: str = "LLaVE") -> pd.DataFrame:
-    "`[datasets, seeds]`: `second` − `first` of `similarity[dataset][key]` (`key` 'p@1': the dataset's P@1), seeds in numeric order."
-    names = list(next(iter(results.values()))[first]["similarity"])
-    getter = lambda name: (lambda r: r["mmeb"][name]) if key == "p@1" else (lambda r: r["similarity"][name][key])
-    seeds = sorted(results, key=int)
+    "`[datasets, seeds]`: `second` − `first` of the similarity profile's `key` (`key` 'p@1': P@1) per dataset, seeds in numeric order."
+    frame, metric = results_frame(results), P_AT_1 if key == "p@1" else key
+    names, seeds = datasets_in(frame, metric), sorted(frame["seed"].unique())
     return pd.DataFrame(
-        [paired_differences(results, getter(name), first, second) for name in names], index=names, columns=seeds
+        [paired_differences(frame, name, first, second, metric) for name in names], index=names, columns=seeds
     )
 
 
@@ -119,9 +115,9 @@ def separation_verdicts(
 ) -> pd.DataFrame:
     """One row per measure: the mean over datasets of `second` − `first` with its verdict (paired by seed), and how many
     datasets are better, not separated and worse by the same rule."""
-    rows = {}
+    rows, frame = {}, results_frame(results)
     for key, label in measures.items():
-        differences = separation_differences(results, key, first, second)
+        differences = separation_differences(frame, key, first, second)
         verdicts = [compare_seeds(row)["verdict"] for row in differences.to_numpy()]
         overall = compare_seeds(differences.mean(0).to_numpy(), unit="", digits=3)
         rows[label] = {

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 import llave
 
-from ..eval import candidate_scores, candidate_similarities, collect_items, correct_at_1, encode_items, mmeb_summary
+from ..eval import candidate_similarities, evaluate_datasets, mmeb_summary
 from ..core import IMAGE_TOKEN, SUMMARY_COLUMNS, compare_seeds, dataset_task, write_json_atomic, write_text_atomic
 from llave.minimmeb import (
     MINI_EVAL_DATASETS,
@@ -54,15 +55,17 @@ from ..video import evaluate_video_retrieval, load_video_set
 from ..core import InputError
 
 # %% auto #0
-__all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'VIDEO_COLUMNS', 'CHANCE', 'TARGETS', 'RESUMABLE',
-           'LATER_RECORDS', 'BLIND', 'START', 'BLIND_KEEPS', 'DEMO_RESULTS', 'loss_overrides', 'DemoSettings',
-           'initial_model', 'pretrain_here', 'train_run', 'mini_datasets', 'pooled_auroc', 'standardized_gap',
-           'gap_measures', 'similarity_profile', 'random_pair_similarity', 'evaluate_run', 'column_values',
-           'video_chance_row', 'mean_std', 'comparison_table', 'similarity_table', 'targets_table', 'plot_summary',
-           'settings_record', 'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo', 'invocations',
-           'time_taken', 'quiet_transformers', 'run_result', 'run_job', 'run_in_processes', 'floor_table',
-           'write_report', 'blind_query', 'blind_rows', 'blind_train_files', 'blind_floor', 'floor_rows', 'blind_table',
-           'export_results', 'demo_settings', 'quick_verdict', 'run_demo_command', 'register_cli']
+__all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'RESULT_COLUMNS', 'P_AT_1', 'VIDEO_COLUMNS', 'CHANCE',
+           'TARGETS', 'RESUMABLE', 'LATER_RECORDS', 'BLIND', 'START', 'BLIND_KEEPS', 'DEMO_RESULTS', 'loss_overrides',
+           'DemoSettings', 'initial_model', 'pretrain_here', 'train_run', 'mini_datasets', 'pooled_auroc',
+           'standardized_gap', 'gap_measures', 'similarity_profile', 'random_pair_similarity', 'evaluate_run',
+           'result_rows', 'results_frame', 'seed_values', 'losses_in', 'datasets_in', 'mean_std', 'comparison_table',
+           'video_chance_row', 'similarity_table', 'targets_table', 'plot_summary', 'settings_record',
+           'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo', 'invocations', 'time_taken',
+           'quiet_transformers', 'run_result', 'run_job', 'run_in_processes', 'floor_table', 'write_report',
+           'blind_query', 'blind_rows', 'blind_train_files', 'blind_floor', 'floor_rows', 'blind_table',
+           'demo_results_folder', 'export_results', 'demo_settings', 'quick_verdict', 'run_demo_command',
+           'register_cli']
 
 # %% ../../nbs/09_demo.ipynb #6c1d4929
 DEMO_STARTS = ("pretrained", "pretrain", "random")
@@ -278,16 +281,16 @@ def random_pair_similarity(
 # %% ../../nbs/09_demo.ipynb #c637ea04
 def evaluate_run(checkpoint: Path, root: Path, datasets: dict, settings: DemoSettings) -> dict:
     "P@1 per dataset, the MMEB summary, the similarity profile per dataset and (optionally) video retrieval."
-    model = LLaVE.from_pretrained(checkpoint).eval()
-    table = collect_items(datasets)
-    embeddings = encode_items(model, table.items, batch_size=64)
-    scores, profiles = {}, {}
-    for name in datasets:
-        queries, candidates = table.queries[name], table.candidates[name]
-        similarities = candidate_scores(embeddings, queries, candidates)
-        scores[name] = 100 * correct_at_1(similarities).float().mean().item()
-        profiles[name] = similarity_profile(similarities)
-        profiles[name]["random"] = random_pair_similarity(embeddings, queries, candidates[:, 0])
+    model, profiles = LLaVE.from_pretrained(checkpoint).eval(), {}
+
+    def profile(name, similarities, embeddings, queries, candidates):
+        profiles[name] = {
+            **similarity_profile(similarities),
+            "random": random_pair_similarity(embeddings, queries, candidates[:, 0]),
+        }
+
+    records, _ = evaluate_datasets(model, datasets, batch_size=64, on_similarities=profile, log=None)
+    scores = {name: record["precision_at_1"] for name, record in records.items()}
     result = {"mmeb": scores, "summary": mmeb_summary(scores, warn=False), "similarity": profiles}
     if settings.video:
         result["video"] = {
@@ -297,6 +300,63 @@ def evaluate_run(checkpoint: Path, root: Path, datasets: dict, settings: DemoSet
     return result
 
 # %% ../../nbs/09_demo.ipynb #1818f0f6
+RESULT_COLUMNS = ["seed", "loss", "dataset", "metric", "value"]
+P_AT_1 = "P@1"  # the metric of MMEB's datasets and of the summary's columns
+
+
+def result_rows(seed, loss: str, result: dict) -> list[tuple]:
+    """The long-form rows of one run's `result`: P@1 of each dataset and summary column, each dataset's similarity
+    profile (metric: its key), and text→video recall (`R@1`…) with the numbers of clips and captions (`num_videos`, `num_captions`) per video set."""
+    key = (int(seed), loss)
+    summary = {c: v for c, v in result.get("summary", {}).items() if c in SUMMARY_COLUMNS}
+    rows = [(*key, name, P_AT_1, v) for name, v in {**result.get("mmeb", {}), **summary}.items()]
+    rows += [(*key, name, m, v) for name, profile in result.get("similarity", {}).items() for m, v in profile.items()]
+    for name, video in result.get("video", {}).items():
+        rows += [
+            (*key, name, m, v)
+            for m, v in {
+                **video.get("text_to_video", {}),
+                "num_videos": video["num_videos"],
+                "num_captions": video.get("num_captions", 0),
+            }.items()
+        ]
+    return rows
+
+
+def results_frame(results: dict | pd.DataFrame) -> pd.DataFrame:
+    """The one table of results over seeds: `{seed: {loss: result}}` (a demo's, a sweep's) as rows of
+    `RESULT_COLUMNS`, seeds, losses and datasets in the order they ran; a frame is returned as it is."""
+    if isinstance(results, pd.DataFrame):
+        return results
+    rows = [
+        row
+        for seed, by_loss in results.items()
+        for loss, result in by_loss.items()
+        for row in result_rows(seed, loss, result)
+    ]
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return frame.astype({"value": float})
+
+
+def seed_values(frame: pd.DataFrame, loss: str, dataset: str, metric: str = P_AT_1) -> np.ndarray:
+    "`[seeds]`, in seed order: `metric` of `dataset` in `loss`'s run of each seed."
+    chosen = frame[(frame["loss"] == loss) & (frame["dataset"] == dataset) & (frame["metric"] == metric)]
+    if chosen.empty:
+        raise KeyError(f"the results have no {metric} of {dataset} for {loss}")
+    return chosen.sort_values("seed", kind="stable")["value"].to_numpy(dtype=float)
+
+
+def losses_in(frame: pd.DataFrame) -> list[str]:
+    "The losses (or sweep points) of a results table, in run order."
+    return list(dict.fromkeys(frame["loss"]))
+
+
+def datasets_in(frame: pd.DataFrame, metric: str = P_AT_1) -> list[str]:
+    "The datasets with a `metric` in a results table, in run order (for P@1 the summary's columns left out)."
+    names = dict.fromkeys(frame.loc[frame["metric"] == metric, "dataset"])
+    return [name for name in names if name not in SUMMARY_COLUMNS]
+
+# %% ../../nbs/09_demo.ipynb #fed8399b
 VIDEO_COLUMNS = [
     ("mini_vtt", "R@1"),
     ("mini_vtt", "R@5"),
@@ -307,39 +367,22 @@ VIDEO_COLUMNS = [
 ]
 
 
-def column_values(results: dict, loss: str, getter) -> np.ndarray:
-    "One value per seed: `getter(result)` of `loss`'s run in each seed."
-    return np.array([getter(by_loss[loss]) for by_loss in results.values()], dtype=float)
-
-
-def video_chance_row(results: dict) -> str:
-    "The video table's row for a random ranking: R@K = K / #clips (each caption has one gold clip)."
-    video = next(iter(next(iter(results.values())).values()))["video"]
-    cells = [
-        100 * min(int(metric[2:]), video[name]["num_videos"]) / video[name]["num_videos"]
-        for name, metric in VIDEO_COLUMNS
-    ]
-    return "| chance | " + " | ".join(f"{cell:.1f}" for cell in cells) + " |"
-
-
 def mean_std(values: np.ndarray) -> str:
     return f"{values.mean():.1f} ± {values.std(ddof=1):.1f}" if len(values) > 1 else f"{values.mean():.1f}"
 
-# %% ../../nbs/09_demo.ipynb #fed8399b
-def comparison_table(results: dict, columns: list[str], getter, title: str) -> str:
-    "A markdown table: one row per loss (mean ± std over seeds), then each later loss − the first, and the verdict (`compare_seeds`)."
-    losses = list(next(iter(results.values())))
-    lines = [f"| {title} | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    for loss in losses:
-        cells = [mean_std(column_values(results, loss, lambda r, c=c: getter(r, c))) for c in columns]
-        lines.append(f"| {loss} | " + " | ".join(cells) + " |")
+
+def comparison_table(results, columns: list[tuple[str, str]], title: str, headers: list[str] | None = None) -> str:
+    """A markdown table of `columns` (`(dataset, metric)` of `results_frame(results)`): one row per loss (mean ± std
+    over seeds), then each later loss − the first, and the verdict (`compare_seeds`)."""
+    frame = results_frame(results)
+    losses = losses_in(frame)
+    values = {loss: [seed_values(frame, loss, *column) for column in columns] for loss in losses}
+    headers = headers or [dataset for dataset, _ in columns]
+    lines = [f"| {title} | " + " | ".join(headers) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {loss} | " + " | ".join(mean_std(v) for v in values[loss]) + " |" for loss in losses]
     first = losses[0]
     for second in losses[1:]:
-        differences = [
-            column_values(results, second, lambda r, c=c: getter(r, c))
-            - column_values(results, first, lambda r, c=c: getter(r, c))
-            for c in columns
-        ]
+        differences = [b - a for a, b in zip(values[first], values[second])]
         lines.append(f"| {second} − {first} | " + " | ".join(f"{d.mean():+.1f}" for d in differences) + " |")
         verdicts = [compare_seeds(d) for d in differences]
         lines.append(
@@ -349,21 +392,26 @@ def comparison_table(results: dict, columns: list[str], getter, title: str) -> s
         )
     return "\n".join(lines)
 
+
+def video_chance_row(results) -> str:
+    "The video table's row for a random ranking: R@K = K / #clips (each caption has one gold clip)."
+    frame = results_frame(results)
+    clips = {name: seed_values(frame, losses_in(frame)[0], name, "num_videos")[0] for name, _ in VIDEO_COLUMNS}
+    cells = [100 * min(int(metric[2:]), clips[name]) / clips[name] for name, metric in VIDEO_COLUMNS]
+    return "| chance | " + " | ".join(f"{cell:.1f}" for cell in cells) + " |"
+
 # %% ../../nbs/09_demo.ipynb #58f233ee
 def similarity_table(results: dict) -> str:
     "The paper's Table 1 on MMEB-mini: positives, hard and easy negatives and the gap, per dataset and loss (means over seeds)."
-    losses = list(next(iter(results.values())))
-    names = list(next(iter(results.values()))[losses[0]]["similarity"])
+    frame = results_frame(results)
+    losses, names = losses_in(frame), datasets_in(frame, "positive")
     lines = [
         "| dataset | loss | positive | hard negatives (top 3 of its candidates) | easy negatives (bottom 3) | positive − hard |",
         "|---|---|---|---|---|---|",
     ]
     for name in names:
         for loss in losses:
-            values = [
-                column_values(results, loss, lambda r, key=key: r["similarity"][name][key]).mean()
-                for key in ("positive", "hard", "easy", "gap")
-            ]
+            values = [seed_values(frame, loss, name, key).mean() for key in ("positive", "hard", "easy", "gap")]
             lines.append(f"| {name} | {loss} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
     return "\n".join(lines)
 
@@ -374,22 +422,17 @@ TARGETS = {"dataset": 3 * CHANCE, "IND": 50.0, "separation": 0.3}
 
 def targets_table(results: dict) -> str:
     "Each loss against the demo's targets (means over seeds): every IND dataset >= 3x chance, IND mean, positive - random pair."
-    losses = list(next(iter(results.values())))
-    names = [n for n in next(iter(results.values()))[losses[0]]["mmeb"] if dataset_task(n)[1] == "IND"]
+    frame = results_frame(results)
+    losses, names = losses_in(frame), [n for n in datasets_in(frame) if dataset_task(n)[1] == "IND"]
     mark = lambda value, target, digits: f"{value:.{digits}f} {'✓' if value >= target else '✗'}"
     lines = [
         "| loss | " + " | ".join(n.removeprefix("Mini-") for n in names) + " | IND mean | positive − random pair |",
         "|---" * (len(names) + 3) + "|",
     ]
     for loss in losses:
-        p1 = [column_values(results, loss, lambda r, n=n: r["mmeb"][n]).mean() for n in names]
-        ind = column_values(results, loss, lambda r: r["summary"]["IND"]).mean()
-        gaps = [
-            column_values(
-                results, loss, lambda r, n=n: r["similarity"][n]["positive"] - r["similarity"][n]["random"]
-            ).mean()
-            for n in names
-        ]
+        p1 = [seed_values(frame, loss, n).mean() for n in names]
+        ind = seed_values(frame, loss, "IND").mean()
+        gaps = [(seed_values(frame, loss, n, "positive") - seed_values(frame, loss, n, "random")).mean() for n in names]
         cells = [mark(v, TARGETS["dataset"], 1) for v in p1] + [
             mark(ind, TARGETS["IND"], 1),
             mark(float(np.mean(gaps)), TARGETS["separation"], 3),
@@ -402,11 +445,12 @@ def plot_summary(results: dict, path: Path) -> Path:
     "Bar chart of the meta-task, IND/OOD and overall scores per loss, with the spread over seeds."
     import matplotlib.pyplot as plt
 
-    losses = list(next(iter(results.values())))
+    frame = results_frame(results)
+    losses = losses_in(frame)
     figure, axis = plt.subplots(figsize=(9, 3.5))
     width = 0.8 / len(losses)
     for index, loss in enumerate(losses):
-        values = [column_values(results, loss, lambda r, c=c: r["summary"][c]) for c in SUMMARY_COLUMNS]
+        values = [seed_values(frame, loss, c) for c in SUMMARY_COLUMNS]
         axis.bar(
             np.arange(len(SUMMARY_COLUMNS)) + index * width,
             [v.mean() for v in values],
@@ -417,7 +461,7 @@ def plot_summary(results: dict, path: Path) -> Path:
         )
     axis.axhline(CHANCE, color="0.4", linestyle="--", linewidth=0.8, label="chance")
     axis.set_xticks(np.arange(len(SUMMARY_COLUMNS)) + width * (len(losses) - 1) / 2, SUMMARY_COLUMNS)
-    axis.set(ylabel="P@1 (%)", title=f"MMEB-mini, tiny LLaVA-OV, {len(results)} seed(s)")
+    axis.set(ylabel="P@1 (%)", title=f"MMEB-mini, tiny LLaVA-OV, {frame['seed'].nunique()} seed(s)")
     axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the bars, never over them
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -669,10 +713,8 @@ def floor_table(results: dict, start: dict) -> str:
         ("chance (1 of 9 candidates)", [CHANCE] * 3),
         ("start, before contrastive training", [start["summary"][c] for c in columns]),
     ]
-    rows += [
-        (loss, [column_values(results, loss, lambda r, c=c: r["summary"][c]).mean() for c in columns])
-        for loss in next(iter(results.values()))
-    ]
+    frame = results_frame(results)
+    rows += [(loss, [seed_values(frame, loss, c).mean() for c in columns]) for loss in losses_in(frame)]
     lines = ["| | " + " | ".join(columns) + " | Overall / chance |", "|---|---|---|---|---|"]
     lines += [
         f"| {name} | " + " | ".join(f"{v:.1f}" for v in values) + f" | {values[0] / CHANCE:.2f}× |"
@@ -696,7 +738,7 @@ def write_report(
     every invocation's `{seconds, runs, reused}` (`invocations`; default: this one alone)."""
     runs = sum(len(losses) for losses in results.values()) + len(floors or {})
     history = history or [{"seconds": seconds, "runs": runs, "reused": reused}]
-    took = time_taken(history)
+    took, frame = time_taken(history), results_frame(results)
     write_json_atomic(
         out / "results.json",
         {
@@ -709,7 +751,7 @@ def write_report(
             "invocations": history,
         },
     )
-    plot_summary(results, out / "summary.png")
+    plot_summary(frame, out / "summary.png")
     drawings = settings.generative_line_drawings
     start = START_TEXT[settings.start] + (
         f", with {drawings:,} line drawings among its generative examples" if drawings else ""
@@ -722,7 +764,7 @@ def write_report(
         + f" per run, tau {settings.tau}, "
         f"{settings.eval_rows or 1000} queries per dataset; {took}.",
         "## MMEB-mini (P@1, %; paper Table 2 layout)",
-        comparison_table(results, SUMMARY_COLUMNS, lambda r, c: r["summary"][c], "loss"),
+        comparison_table(frame, [(c, P_AT_1) for c in SUMMARY_COLUMNS], "loss"),
     ]
     if start_result is not None:
         sections += [
@@ -730,7 +772,7 @@ def write_report(
             "P@1 (%) of a random choice among a query's 9 candidates, of "
             "the model the runs start from (untrained for this task: it may sit below chance), and of the "
             "trained runs (means over seeds).",
-            floor_table(results, start_result),
+            floor_table(frame, start_result),
         ]
     if floors:
         sections += [
@@ -739,28 +781,23 @@ def write_report(
             "two-part query reduced to its text or to its image (`blind_floor`), and a heuristic that "
             "picks any object of the query's picture, beside the trained runs (means over seeds); ✗: the "
             "trained run is less than 10 points above a floor.",
-            blind_table(results, floors),
+            blind_table(frame, floors),
         ]
     if settings.video:
         sections += [
             "## Zero-shot text→video retrieval (paper Table 4 layout; training saw no video)",
-            comparison_table(
-                results,
-                [f"{d} {m}" for d, m in VIDEO_COLUMNS],
-                lambda r, c: r["video"][c.split()[0]]["text_to_video"][c.split()[1]],
-                "loss",
-            )
+            comparison_table(frame, VIDEO_COLUMNS, "loss", [f"{d} {m}" for d, m in VIDEO_COLUMNS])
             + "\n"
-            + video_chance_row(results),
+            + video_chance_row(frame),
         ]
     sections += [
         "## How well the models learned",
         f"Means over seeds against the demo's targets: every in-distribution dataset at least 3× chance "
         f"({TARGETS['dataset']:.1f}), the IND mean at least {TARGETS['IND']:.0f}, and the positive's cosine at "
         f"least {TARGETS['separation']} above a random pair's (the gold of another query), averaged over the IND datasets.",
-        targets_table(results),
+        targets_table(frame),
         "## Similarity of positives and negatives (paper Table 1 layout)",
-        similarity_table(results),
+        similarity_table(frame),
         "![summary](summary.png)",
     ]
     return write_text_atomic(out / "report.md", "\n\n".join(sections) + "\n")
@@ -838,7 +875,8 @@ def floor_rows(results: dict, floors: dict[str, dict]) -> list[dict]:
     """Per dataset: `floors` (`{keep: P@1}` of each blind run, `{}` where no query of the dataset has two parts),
     `picture` (`PICTURE_FLOOR`'s heuristic, or None), `trained` (`{loss: mean P@1 over seeds}`) and `lead` (the first
     loss over the highest floor; None without floors)."""
-    losses, names = list(next(iter(results.values()))), list(next(iter(next(iter(results.values())).values()))["mmeb"])
+    frame = results_frame(results)
+    losses, names = losses_in(frame), datasets_in(frame)
     rows = []
     for name in names:
         two_part = any(
@@ -846,7 +884,7 @@ def floor_rows(results: dict, floors: dict[str, dict]) -> list[dict]:
             for r in mini_eval_dataset(name)[:20]
         )
         blind = {keep: floors[keep]["mmeb"][name] for keep in floors} if two_part else {}
-        trained = {loss: float(column_values(results, loss, lambda r: r["mmeb"][name]).mean()) for loss in losses}
+        trained = {loss: float(seed_values(frame, loss, name).mean()) for loss in losses}
         highest = [*blind.values()] + ([PICTURE_FLOOR[name]] if name in PICTURE_FLOOR else [])
         lead = trained[losses[0]] - max(highest) if highest else None
         rows.append(
@@ -859,7 +897,7 @@ def blind_table(results: dict, floors: dict[str, dict], margin: float = 10.0) ->
     """Per dataset: chance, each blind floor (`floors`: `{keep: result}`; – where no query of the dataset has two
     parts), the any-object-in-the-picture heuristic (`PICTURE_FLOOR`), each loss (mean over seeds), and the first
     loss's lead over the highest floor (✗ under `margin` points)."""
-    losses = list(next(iter(results.values())))
+    losses = losses_in(results_frame(results))
     lines = [
         "| dataset | chance | "
         + " | ".join(f"{keep} only" for keep in floors)
@@ -879,7 +917,14 @@ def blind_table(results: dict, floors: dict[str, dict], margin: float = 10.0) ->
     return "\n".join(lines)
 
 # %% ../../nbs/09_demo.ipynb #a4d1bead
-DEMO_RESULTS = Path(llave.__file__).resolve().parent.parent / "data" / "demo"
+def demo_results_folder(package: Path = Path(llave.__file__).resolve().parent) -> Path:
+    """Where the committed demo results are: a checkout's `data/demo` (where `export_results` puts them), else the
+    copy a wheel carries inside the package (`llave/mini/demo_results`, copied there by setup.py's build)."""
+    checkout = package.parent / "data" / "demo"
+    return checkout if checkout.is_dir() else package / "mini" / "demo_results"
+
+
+DEMO_RESULTS = demo_results_folder()
 
 
 def export_results(run_dir: str | Path, destination: str | Path, model_seed: int = 0) -> Path:
@@ -915,10 +960,8 @@ def demo_settings(args) -> DemoSettings:
 
 def quick_verdict(results: dict, start: dict, steps: int) -> str:
     "What a smoke run's scores mean: each loss's Overall against chance and against the start."
-    parts = [
-        f"{loss} {column_values(results, loss, lambda r: r['summary']['Overall']).mean():.1f}"
-        for loss in next(iter(results.values()))
-    ]
+    frame = results_frame(results)
+    parts = [f"{loss} {seed_values(frame, loss, 'Overall').mean():.1f}" for loss in losses_in(frame)]
     return (
         f"A smoke run: {steps} steps a run check the pipeline, not the method. Overall P@1: "
         + ", ".join(parts)

@@ -12,16 +12,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .analysis import paired_differences
+from .analysis import paired_differences, separation_differences
 from ..core import compare_seeds, reference, write_text_atomic
-from .demo import CHANCE, DEMO_RESULTS, comparison_table, floor_rows, invocations, time_taken
+from llave.mini.demo import (
+    CHANCE,
+    DEMO_RESULTS,
+    comparison_table,
+    datasets_in,
+    floor_rows,
+    invocations,
+    losses_in,
+    results_frame,
+    seed_values,
+    time_taken,
+)
 from .weighting import score_matrix, sweep_alphas
 from ..core import InputError
 
 # %% auto #0
-__all__ = ['BACKBONES', 'paper_table', 'llave_gains', 'claim_mark', 'claim', 'mean_over_datasets', 'loss_claims', 'video_claim',
-           'alpha_claim', 'negatives_claim', 'demo_claims', 'format_noted', 'claims_markdown', 'front_page',
-           'floors_sentence', 'write_front_page', 'optimizer_steps', 'compute_budget']
+__all__ = ['BACKBONES', 'paper_table', 'llave_gains', 'claim_mark', 'claim', 'differences_over_datasets', 'loss_claims',
+           'video_claim', 'alpha_claim', 'negatives_claim', 'demo_claims', 'format_noted', 'claims_markdown',
+           'front_page', 'floors_sentence', 'write_front_page', 'optimizer_steps', 'compute_budget']
 
 # %% ../../nbs/12_paper_results.ipynb #8697062b
 def paper_table(name: str, paper: dict | None = None) -> pd.DataFrame:
@@ -79,18 +90,19 @@ def claim(
     }
 
 # %% ../../nbs/12_paper_results.ipynb #9d0cc6f3
-def mean_over_datasets(key: str):
-    "A getter of a run's `similarity[dataset][key]`, averaged over its datasets."
-    return lambda result: float(np.mean([profile[key] for profile in result["similarity"].values()]))
+def differences_over_datasets(results, key: str, first: str, second: str = "LLaVE") -> np.ndarray:
+    "`[seeds]`: `second` − `first` of the similarity profile's `key`, averaged over the datasets (`separation_differences`)."
+    return separation_differences(results, key, first, second).mean(0).to_numpy()
 
 
 def loss_claims(results: dict, paper: dict) -> list[dict]:
     """The claims the demo's three losses test (`results`: `{seed: {loss: result}}`): LLaVE ahead of InfoNCE, ahead of
     Focal-InfoNCE, and hard negatives separated on the two scale-free measures (the raw gap is context)."""
-    differences = lambda getter, first, digits=1, unit="points": compare_seeds(
-        paired_differences(results, getter, first, "LLaVE"), unit=unit, digits=digits
+    frame = results_frame(results)
+    overall = lambda first: compare_seeds(paired_differences(frame, "Overall", first, "LLaVE"))
+    separation = lambda key, digits, unit: compare_seeds(
+        differences_over_datasets(frame, key, "InfoNCE"), unit=unit, digits=digits
     )
-    overall = lambda result: result["summary"]["Overall"]
     gains = llave_gains(paper_table("table2_mmeb", paper))["Overall"]
     table3 = paper_table("table3_ablation_2b", paper)["Overall"]
     base = table3["freeze vision + cross-device gathering"]
@@ -99,40 +111,39 @@ def loss_claims(results: dict, paper: dict) -> list[dict]:
         claim(
             "Hardness weighting beats InfoNCE on MMEB",
             "Table 2: LLaVE − InfoNCE Overall " + " / ".join(f"{g:+.1f} ({size})" for size, g in gains.items()),
-            {"Overall, LLaVE − InfoNCE": differences(overall, "InfoNCE")},
+            {"Overall, LLaVE − InfoNCE": overall("InfoNCE")},
             "09_demo",
         ),
         claim(
             "It gains more than Focal-InfoNCE",
             f"Table 3: {weighted:+.1f} against {focal:+.1f} Overall",
-            {"Overall, LLaVE − Focal-InfoNCE": differences(overall, "Focal-InfoNCE")},
+            {"Overall, LLaVE − Focal-InfoNCE": overall("Focal-InfoNCE")},
             "09_demo",
         ),
         claim(
             "It separates positives from their hard negatives",
             "Table 1, Figure 1: positive − hard-negative gap at most 0.09 under InfoNCE, 0.07–0.29 under LLaVE",
             {
-                "gap / negative spread": differences(mean_over_datasets("gap_z"), "InfoNCE", 2, "SD"),
-                "AUROC positives vs hard negatives": differences(mean_over_datasets("hard_auroc"), "InfoNCE"),
+                "gap / negative spread": separation("gap_z", 2, "SD"),
+                "AUROC positives vs hard negatives": separation("hard_auroc", 1, "points"),
             },
             "10_hard_negatives",
-            context={"raw cosine gap": differences(mean_over_datasets("gap"), "InfoNCE", 3, "cosine")},
+            context={"raw cosine gap": separation("gap", 3, "cosine")},
         ),
     ]
 
 # %% ../../nbs/12_paper_results.ipynb #38672cbe
 def video_claim(results: dict, paper: dict) -> dict:
     "Zero-shot video retrieval after image-only training: LLaVE's R@1 against a random ranking on each video set."
-    videos = next(iter(next(iter(results.values())).values()))["video"]
-    recall = lambda name: lambda result: result["video"][name]["text_to_video"]["R@1"]
+    frame = results_frame(results)
+    videos = datasets_in(frame, "R@1")
+    chance = lambda name: 100 / seed_values(frame, "LLaVE", name, "num_videos")
     above = {
-        f"{name} R@1 − chance": compare_seeds(
-            [recall(name)(by_loss["LLaVE"]) - 100 / videos[name]["num_videos"] for by_loss in results.values()]
-        )
+        f"{name} R@1 − chance": compare_seeds(seed_values(frame, "LLaVE", name, "R@1") - chance(name))
         for name in videos
     }
     context = {
-        f"{name} R@1, LLaVE − InfoNCE": compare_seeds(paired_differences(results, recall(name), "InfoNCE", "LLaVE"))
+        f"{name} R@1, LLaVE − InfoNCE": compare_seeds(paired_differences(frame, name, "InfoNCE", "LLaVE", "R@1"))
         for name in videos
     }
     table4 = paper_table("table4_video_t2v", paper).loc["LLaVE-7B (zero-shot)"]
@@ -225,9 +236,7 @@ def front_page(root: str | Path | None = None, paper: dict | None = None, lesson
         f"P@1 (%) on MMEB-mini's 11 datasets, mean ± std over {len(results)} seeds of {settings['steps']:,} steps "
         f"of {settings['batch_size']} pairs{took}. Chance is {CHANCE:.1f} (1 of 9 candidates)."
     )
-    table = comparison_table(
-        results, ["Overall", "IND", "OOD"], lambda result, column: result["summary"][column], "loss"
-    )
+    table = comparison_table(results, [(column, "P@1") for column in ("Overall", "IND", "OOD")], "loss")
     floors = [floors_sentence(results, demo["floors"])] if demo.get("floors") else []
     return (
         "\n\n".join(
@@ -246,8 +255,9 @@ def front_page(root: str | Path | None = None, paper: dict | None = None, lesson
 def floors_sentence(results: dict, floors: dict, margin: float = 10.0) -> str:
     """Where the first loss stands against the blind floors (`floors`: `{keep: result}` of `llave demo --blind-floors`):
     the datasets with two-part queries where it is `margin` points above every floor, and those where it is not."""
-    first = next(iter(next(iter(results.values()))))
-    rows = [row for row in floor_rows(results, floors) if row["floors"]]
+    frame = results_frame(results)
+    first = losses_in(frame)[0]
+    rows = [row for row in floor_rows(frame, floors) if row["floors"]]
     clear = [row["dataset"] for row in rows if row["lead"] >= margin]
 
     def below(row) -> str:

@@ -22,8 +22,11 @@ from llave.mini.demo import (
     changed_settings,
     initial_model,
     loss_overrides,
+    losses_in,
     mean_std,
+    results_frame,
     run_demo,
+    seed_values,
     settings_record,
 )
 from ..core import compare_seeds, write_json_atomic
@@ -353,14 +356,10 @@ def alpha_sweep(
     return run_demo(out, settings, log=log)
 
 # %% ../../nbs/11_weighting.ipynb #c35d1f42
-def score_matrix(results: dict, names: list[str], column: str = "Overall") -> np.ndarray:
-    "`[n_seeds, len(names)]`: `result['summary'][column]` of each name in each seed of `results`."
-    try:
-        return np.array(
-            [[by_name[name]["summary"][column] for name in names] for by_name in results.values()], dtype=float
-        )
-    except KeyError as error:
-        raise KeyError(f"results lack {error} (names {names}, column {column!r})") from None
+def score_matrix(results, names: list[str], column: str = "Overall") -> np.ndarray:
+    "`[n_seeds, len(names)]`: P@1 of `column` (a summary column or a dataset) of each name (a sweep point) in each seed, from `results_frame`."
+    frame = results_frame(results)
+    return np.stack([seed_values(frame, name, column) for name in names], 1)
 
 
 def sweep_alphas(sweep: dict) -> dict[str, float]:
@@ -533,7 +532,7 @@ def plot_negatives(sweep: dict, column: str = "Overall") -> "plt.Figure":
     import matplotlib.pyplot as plt
 
     sizes = sorted(sweep["results"], key=int)
-    losses = list(next(iter(next(iter(sweep["results"].values())).values())))
+    losses = losses_in(results_frame(next(iter(sweep["results"].values()))))
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
     for loss in losses:
         scores = np.stack(
@@ -569,7 +568,7 @@ def negatives_verdict(sweep: dict, column: str = "Overall") -> str:
     """One line per batch size: each loss's mean and the paired difference of the last two losses; then one line per
     loss: each larger batch against the smallest, paired by seed."""
     sizes = sorted(sweep["results"], key=int)
-    losses = list(next(iter(next(iter(sweep["results"].values())).values())))
+    losses = losses_in(results_frame(next(iter(sweep["results"].values()))))
     seeds = {size: list(sweep["results"][size]) for size in sizes}
     if any(seeds[size] != seeds[sizes[0]] for size in sizes):
         raise InputError(
@@ -598,7 +597,7 @@ def negatives_table(sweeps: dict[str, dict], column: str = "Overall") -> str:
     heads, cells = [], {}
     for name, sweep in sweeps.items():
         for size, by_seed in sweep["results"].items():
-            losses = list(next(iter(by_seed.values())))
+            losses = losses_in(results_frame(by_seed))
             scores = score_matrix(by_seed, losses, column)  # [seeds, losses]
             for i, loss in enumerate(losses):
                 if (name, loss) not in heads:
