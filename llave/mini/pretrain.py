@@ -35,10 +35,10 @@ from ..core import InputError
 
 # %% auto #0
 __all__ = ['CROP_INSTRUCTION', 'LINE_DRAWING_KINDS', 'ANSWER_PLACES', 'BOOKKEEPING', 'PRETRAINED', 'PRETRAIN_COMMAND',
-           'GenerativeExample', 'generative_examples', 'line_drawing_examples', 'chat_text', 'generative_batch',
-           'generative_loss', 'PretrainConfig', 'example_order', 'fresh_model', 'pretrain_examples', 'changed_fields',
-           'refuse_other_run', 'check_run_config', 'pretrain', 'describe', 'export_pretrained', 'pretrained_record',
-           'pretrained_model', 'run_pretrain', 'register_cli']
+           'ATTRIBUTES', 'GenerativeExample', 'generative_examples', 'line_drawing_examples', 'chat_text',
+           'generative_batch', 'generative_loss', 'PretrainConfig', 'example_order', 'fresh_model', 'pretrain_examples',
+           'changed_fields', 'refuse_other_run', 'check_run_config', 'pretrain', 'describe', 'export_pretrained',
+           'pretrained_record', 'pretrained_model', 'attribute_accuracy', 'run_pretrain', 'register_cli']
 
 # %% ../../nbs/08a_pretrain.ipynb #dcc291da
 @dataclass
@@ -359,6 +359,21 @@ def pretrained_model(path: str | Path = PRETRAINED) -> Path:
             f"{path / 'model.safetensors'}: SHA-256 {actual} differs from pretrain.json's; rebuild with `{record['command']}`"
         )
     return path
+
+# %% ../../nbs/08a_pretrain.ipynb #c3a1f7d3
+ATTRIBUTES = ("size", "colour", "shape")  # the words of an object's phrase, in order ("small red circle")
+
+
+def attribute_accuracy(answers: list[str], truths: list[str]) -> dict[str, float]:
+    "Percent of `answers` whose size, colour and shape word each equal the truth's (an answer not of three words is wrong on all)."
+    if len(answers) != len(truths) or not truths:
+        raise InputError(f"need as many answers as truths (at least one), got {len(answers)} and {len(truths)}")
+    right = dict.fromkeys(ATTRIBUTES, 0)
+    for answer, truth in zip(answers, truths):
+        words, expected = answer.split(), truth.split()
+        for position, attribute in enumerate(ATTRIBUTES):
+            right[attribute] += len(words) == 3 and words[position] == expected[position]
+    return {attribute: 100 * count / len(truths) for attribute, count in right.items()}
 
 # %% ../../nbs/08a_pretrain.ipynb #b13d75dd
 def run_pretrain(args) -> int:
