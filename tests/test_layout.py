@@ -14,6 +14,7 @@ LIBRARY = (
     "inputs",
     "train",
     "eval",
+    "mmeb_v2",
     "video",
     "convert",
     "integrations",
