@@ -1,83 +1,53 @@
 """What the generative stage teaches the tiny VLM about each attribute, and what changes it (issue 29's diagnosis).
 
-  python benchmarks/shape_remedies.py --out runs/shape_remedies [--variants shipped base steps4000 patch8 wide]
-      [--questions 100] [--contrastive base] [--json benchmarks/results/shape_remedies.json]
+  python benchmarks/shape_remedies.py --out runs/shape_remedies [--variants shipped base steps4000 patch8 wide objects]
+      [--questions 100] [--contrastive base objects] [--json benchmarks/results/shape_remedies.json]
 
-Every variant but `shipped` (llave/pretrained/tiny-mmeb-mini, made from format 2's pairs) pretrains the tiny
-LLaVA-OV on format 3's training pairs without its grounding pairs (their answers name one attribute, not the object)
-plus `llave pretrain`'s 1,000 line drawings plus 1,000 three-object referring scenes (each crop named, one question, one
-caption): `base` for 2,000 steps; `steps4000` twice as long; `patch8` with 8-pixel patches (4x the image tokens);
-`wide` with a vision tower of width 128 and 4 layers. Each model then answers the classification question greedily
-(`describe`) about `--questions` single objects of the training pairs and of Mini-Classify-Object's evaluation rows,
-scored per attribute (`attribute_accuracy`). `--contrastive NAME` also trains and evaluates seed 0's InfoNCE demo run
-from that variant (2,000 steps, no video), for its VQA-Scene and Grounding P@1. A finished run folder is reused.
-On 2 cores each pretraining takes 6 (base) to 14 (patch8) minutes with one thread.
+Every variant but `shipped` (llave/pretrained/tiny-mmeb-mini as committed) runs `llave pretrain`'s recipe with a
+change (`VARIANTS`): `base` adds 1,000 three-object referring scenes to format 3's training pairs and the 1,000 line
+drawings; `objects` adds 10,000 single objects besides; `steps4000` trains `base` twice as long; `patch8` uses
+8-pixel patches (4x the image tokens); `wide` a vision tower of width 128 and 4 layers. Each model then answers the
+classification question greedily (`describe`) about `--questions` single objects of the training pairs and of Mini-
+Classify-Object's evaluation rows, scored per attribute (`attribute_accuracy`). `--contrastive NAME` also trains and
+evaluates seed 0's InfoNCE demo run from that variant (2,000 steps, no video), for every dataset's P@1. A finished
+run folder is reused. On 2 cores a pretraining takes 6 (base) to 14 (patch8) minutes with one thread; measuring a
+model, about one.
 """
 
 import argparse
 import json
-import random
 import tomllib
 from pathlib import Path
 
-VARIANTS = {
-    "base": {},
-    "steps4000": {"steps": 4000},
-    "patch8": {"sizes": {"patch_size": 8}},
-    "wide": {"sizes": {"vision_hidden": 128, "vision_intermediate": 256, "vision_layers": 4, "vision_heads": 4}},
+VARIANTS = {  # PretrainConfig changes to `llave pretrain`'s (shipped) recipe; "sizes": tiny_model.toml fields changed
+    "base": {"referring_scenes": 1000},
+    "steps4000": {"referring_scenes": 1000, "steps": 4000},
+    "patch8": {"referring_scenes": 1000, "sizes": {"patch_size": 8}},
+    "wide": {
+        "referring_scenes": 1000,
+        "sizes": {"vision_hidden": 128, "vision_intermediate": 256, "vision_layers": 4, "vision_heads": 4},
+    },
+    "objects": {"referring_scenes": 1000, "single_objects": 10000},
 }
-
-
-def referring_examples(folder: Path, count: int, seed: int = 0) -> list:
-    "Generative examples of `count` filled three-object scenes: each crop's name, one question, one caption."
-    from llave.core import write_png_atomic
-    from llave.data import format_text
-    from llave.mini.pretrain import CROP_INSTRUCTION, GenerativeExample
-    from llave.minimmeb import PROMPTS, caption, crop, referring_scene, render, scene_questions
-
-    rng, examples = random.Random(f"{seed}/referring"), []
-    folder.mkdir(parents=True, exist_ok=True)
-    for index in range(count):
-        scene = referring_scene(rng, "filled")
-        image = str(write_png_atomic(folder / f"{index:05d}.png", render(scene)))
-        for k, obj in enumerate(scene.objects):
-            path = str(write_png_atomic(folder / f"{index:05d}_crop{k}.png", crop(scene, k)))
-            examples.append(GenerativeExample(path, CROP_INSTRUCTION, obj.phrase))
-        question, answer = rng.choice(scene_questions(scene))
-        examples.append(
-            GenerativeExample(image, format_text(PROMPTS["vqa"].format(question=question), True), answer.phrase)
-        )
-        examples.append(GenerativeExample(image, format_text(PROMPTS["i2t"], True), caption(scene)))
-    return examples
 
 
 def pretrain_variant(out: Path, name: str) -> Path:
     "Pretrain variant `name` under `out/name` (reused when finished); its final checkpoint."
-    import llave.mini.pretrain as stage
-    from llave.minimmeb import mini_train_pairs
+    from llave.mini.pretrain import PretrainConfig, checkpoint_directories, pretrain
     from llave.train import CONFIG_DIRECTORY
 
-    run, variant = out / name, VARIANTS[name]
-    steps = variant.get("steps", 2000)
-    sizes = None
-    if "sizes" in variant:
+    run, changes = out / name, dict(VARIANTS[name])
+    sizes = changes.pop("sizes", None)
+    if sizes:
         base = tomllib.loads((CONFIG_DIRECTORY / "tiny_model.toml").read_text())["model"]
-        sizes = run.parent / f"{name}.toml"
-        sizes.parent.mkdir(parents=True, exist_ok=True)
-        sizes.write_text("[model]\n" + "".join(f"{k} = {v!r}\n" for k, v in {**base, **variant["sizes"]}.items()))
-
-    def examples(config):
-        pairs = [p for p in mini_train_pairs() if p.subset != "Mini_Grounding"]
-        drawings = stage.line_drawing_examples(run / "line-drawings", config.line_drawings, config.seed)
-        return stage.generative_examples(pairs) + drawings + referring_examples(run / "referring", 1000, config.seed)
-
-    stage.pretrain_examples = examples
-    config = stage.PretrainConfig(
-        output_dir=str(run), steps=steps, show_progress=False, tiny_sizes=str(sizes) if sizes else None
-    )
-    final = run / f"checkpoint-{steps}"
+        path = out / f"{name}.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("[model]\n" + "".join(f"{k} = {v!r}\n" for k, v in {**base, **sizes}.items()))
+        changes["tiny_sizes"] = str(path)
+    config = PretrainConfig(output_dir=str(run), show_progress=False, **changes)
+    final = run / f"checkpoint-{config.steps}"
     if not final.exists():
-        stage.pretrain(config, resume=bool(stage.checkpoint_directories(run)))
+        pretrain(config, resume=bool(checkpoint_directories(run)))
     return final
 
 

@@ -332,7 +332,9 @@ class VideoTask:
     allowed: torch.Tensor
 
 
-def v2_video_task(source, name: str, frame_root=None, max_rows: int | None = None) -> VideoTask:
+def v2_video_task(
+    source, name: str, frame_root=None, max_rows: int | None = None, frames: int = V2_FRAMES
+) -> VideoTask:
     "V2 video classification or retrieval dataset `name` (rows from folder `source` or the hub; frames under `frame_root`)."
     if name not in V2_VIDEO_TASKS:
         raise InputError(f"{name} is not a V2 video classification or retrieval set (see v2_video_qa, v2_moments)")
@@ -349,7 +351,7 @@ def v2_video_task(source, name: str, frame_root=None, max_rows: int | None = Non
     )
     folder = Path(frame_root or (Path(source) if local else Path("."))) / "frames" / name
     first = lambda value: value[0] if isinstance(value, list) else value
-    video = lambda record: frame_paths(folder / Path(str(record[video_column])).stem)
+    video = lambda record: frame_paths(folder / Path(str(record[video_column])).stem, frames)
     if kind == "retrieve":
         queries = [(f"{instruction} {first(r[text_column])}", None) for r in records]
         candidates = [(f"{VIDEO_TOKEN}\n{VIDEO_TARGET}", video(r)) for r in records]
@@ -492,7 +494,7 @@ def _local_task(name: str, queries: list, options: list[list], golds: list[int])
     return VideoTask(name, queries, pool, relevance, allowed)
 
 
-def v2_video_qa(source, name: str, frame_root=None, max_rows: int | None = None) -> VideoTask:
+def v2_video_qa(source, name: str, frame_root=None, max_rows: int | None = None, frames: int = V2_FRAMES) -> VideoTask:
     "V2 video QA set `name` (rows from folder `source` or the hub; frames under `frame_root/frames/name`)."
     columns, parse = V2_VIDEO_QA[name]
     entry = next(d for d in v2_datasets() if d["name"] == name)
@@ -509,14 +511,14 @@ def v2_video_qa(source, name: str, frame_root=None, max_rows: int | None = None)
                 raise IndexError(f"answer {gold} of {len(answers)} options")
         except (ValueError, IndexError, TypeError) as error:
             raise DataError(f"{origin}: row {number}: cannot read its options and answer ({error})") from None
-        frames = frame_paths(folder / Path(str(video)).with_suffix(""))  # a video file's frames: its name, no suffix
-        queries.append((f"{VIDEO_TOKEN}\n{VIDEO_QA_PROMPT}{question}", frames))
+        shown = frame_paths(folder / Path(str(video)).with_suffix(""), frames)  # a video file's: its name, no suffix
+        queries.append((f"{VIDEO_TOKEN}\n{VIDEO_QA_PROMPT}{question}", shown))
         options.append([(answer, None) for answer in answers])
         golds.append(gold)
     return _local_task(name, queries, options, golds)
 
 
-def v2_moments(source, name: str, frame_root=None, max_rows: int | None = None) -> VideoTask:
+def v2_moments(source, name: str, frame_root=None, max_rows: int | None = None, frames: int = V2_FRAMES) -> VideoTask:
     "V2 moment retrieval set `name` (QVHighlight, Charades-STA): a query and its video's `query/` frames → the `positive*` clip."
     entry = next(d for d in v2_datasets() if d["name"] == name)
     local = Path(source).exists()
@@ -533,8 +535,8 @@ def v2_moments(source, name: str, frame_root=None, max_rows: int | None = None) 
             raise DataError(
                 f"{origin}: row {number}: {video} needs exactly one clip folder named positive*, found {len(gold)}"
             )
-        queries.append((f"{VIDEO_TOKEN}\n{MOMENT_QUERY}{record['query']}", frame_paths(video / "query")))
-        options.append([(f"{VIDEO_TOKEN}\n{CLIP_TARGET}", frame_paths(clip)) for clip in clips])
+        queries.append((f"{VIDEO_TOKEN}\n{MOMENT_QUERY}{record['query']}", frame_paths(video / "query", frames)))
+        options.append([(f"{VIDEO_TOKEN}\n{CLIP_TARGET}", frame_paths(clip, frames)) for clip in clips])
         golds.append(gold[0])
     return _local_task(name, queries, options, golds)
 
@@ -556,7 +558,9 @@ def v2_available(source: str | Path) -> list[str]:
     ]
 
 
-def score_v2_dataset(encoder, source, name: str, image_root=None, max_rows=None, batch_size: int = 16) -> dict:
+def score_v2_dataset(
+    encoder, source, name: str, image_root=None, max_rows=None, batch_size: int = 16, frames: int = V2_FRAMES
+) -> dict:
     "The score record of one V2 dataset: `score` (its V2 metric, %), `metric`, and the counts."
     entry = next((d for d in v2_datasets() if d["name"] == name), None)
     if entry is None:
@@ -567,7 +571,7 @@ def score_v2_dataset(encoder, source, name: str, image_root=None, max_rows=None,
         **dict.fromkeys(V2_MOMENTS, v2_moments),
     }
     if name in loaders:
-        record = score_video_task(encoder, loaders[name](source, name, image_root, max_rows), batch_size)
+        record = score_video_task(encoder, loaders[name](source, name, image_root, max_rows, frames), batch_size)
         return {"score": record["hit@1"], "metric": entry["metric"], **record}
     if entry["modality"] == "Video":
         raise InputError(f"{name}: MomentSeeker is not loaded by llave yet (issue 33)")
@@ -595,6 +599,7 @@ def evaluate_v2(
     dtype: str = "auto",
     log=print,
     show_progress: bool = False,
+    frames: int = V2_FRAMES,
 ) -> dict:
     "Score `datasets` (default: every V2 image/document set in folder `data`) into `out`; returns the V2 summary."
     names = list(datasets) if datasets else v2_available(data)
@@ -608,7 +613,7 @@ def evaluate_v2(
             scores[name] = json.loads(path.read_text())["score"]
             continue
         encoder = encoder if encoder is not None else load_encoder(model, device, dtype)
-        record = score_v2_dataset(encoder, data, name, image_root, max_rows, batch_size)
+        record = score_v2_dataset(encoder, data, name, image_root, max_rows, batch_size, frames)
         write_json_atomic(path, record)
         scores[name] = record["score"]
         log(f"{name}: {record['metric']} {record['score']:.2f}")
@@ -637,6 +642,7 @@ def run_mmeb_v2(args) -> int:
         batch_size=args.batch_size,
         device=args.device,
         show_progress=True,
+        frames=args.frames,
     )
     print(json.dumps({k: summary[k] for k in ("Overall", *MODALITIES, "num_datasets")}))
     return 0
@@ -661,5 +667,8 @@ def register_cli(groups: dict) -> None:
     parser.add_argument("--max-rows", type=int, default=None, help="score only the first N rows of each image dataset")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--overwrite", action="store_true", help="re-score datasets that already have a score file")
+    parser.add_argument(
+        "--frames", type=int, default=V2_FRAMES, help=f"frames per video, spread evenly (default {V2_FRAMES}, V2's)"
+    )
     parser.add_argument("--device", default=None)
     parser.set_defaults(func=run_mmeb_v2)

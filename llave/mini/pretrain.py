@@ -35,10 +35,11 @@ from ..core import InputError
 
 # %% auto #0
 __all__ = ['CROP_INSTRUCTION', 'LINE_DRAWING_KINDS', 'ANSWER_PLACES', 'BOOKKEEPING', 'PRETRAINED', 'PRETRAIN_COMMAND',
-           'ATTRIBUTES', 'GenerativeExample', 'generative_examples', 'line_drawing_examples', 'chat_text',
-           'generative_batch', 'generative_loss', 'PretrainConfig', 'example_order', 'fresh_model', 'pretrain_examples',
-           'changed_fields', 'refuse_other_run', 'check_run_config', 'pretrain', 'describe', 'export_pretrained',
-           'pretrained_record', 'pretrained_model', 'attribute_accuracy', 'run_pretrain', 'register_cli']
+           'ATTRIBUTES', 'GenerativeExample', 'generative_examples', 'line_drawing_examples', 'object_examples',
+           'referring_examples', 'chat_text', 'generative_batch', 'generative_loss', 'PretrainConfig', 'example_order',
+           'fresh_model', 'pretrain_examples', 'changed_fields', 'refuse_other_run', 'check_run_config', 'pretrain',
+           'describe', 'export_pretrained', 'pretrained_record', 'pretrained_model', 'attribute_accuracy',
+           'run_pretrain', 'register_cli']
 
 # %% ../../nbs/08a_pretrain.ipynb #dcc291da
 @dataclass
@@ -54,13 +55,14 @@ CROP_INSTRUCTION = "<image>\nWhat is shown in the image?"
 
 
 def generative_examples(pairs) -> list[GenerativeExample]:
-    "Instruction/answer examples from MMEB-mini training pairs (`TrainPair`s): label, caption, VQA answer, crop name."
+    """Instruction/answer examples from MMEB-mini training pairs (`TrainPair`s): label, caption, VQA answer, crop name
+    (format 2's grounding pairs; format 3's name an object by one attribute, "the red object", not by its name)."""
     examples = []
     for pair in pairs:
         if pair.subset in ("Mini_Classify_Object", "Mini_Retrieval_i2t", "Mini_VQA_Scene"):
             examples.append(GenerativeExample(pair.query_image, pair.query_text, pair.target_text))
-        elif pair.subset == "Mini_Grounding":  # the crop of the object named after the query's last colon
-            examples.append(GenerativeExample(pair.target_image, CROP_INSTRUCTION, pair.query_text.rsplit(": ", 1)[1]))
+        elif pair.subset == "Mini_Grounding" and not (label := pair.query_text.rsplit(": ", 1)[1]).startswith("the "):
+            examples.append(GenerativeExample(pair.target_image, CROP_INSTRUCTION, label))  # the crop, named (format 2)
     return examples
 
 # %% ../../nbs/08a_pretrain.ipynb #2ca2dd16
@@ -112,6 +114,45 @@ def line_drawing_examples(folder: str | Path, count: int, seed: int = 0) -> list
             GenerativeExample(image, instruction("i2t"), caption(scene)),
             GenerativeExample(image, instruction("vqa", question=question), answer.phrase),
         ]
+    return examples
+
+# %% ../../nbs/08a_pretrain.ipynb #d5e0a102
+def object_examples(folder: str | Path, count: int, seed: int = 0) -> list[GenerativeExample]:
+    "`count` single filled objects drawn from `seed` and written under `folder`, each with the classification question."
+    from llave.minimmeb import PROMPTS, render, single_object
+
+    if count < 0:
+        raise InputError(f"single_objects must be >= 0, got {count}")
+    folder, rng, examples = Path(folder), random.Random(f"{seed}/singles"), []
+    if count:
+        folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        scene = single_object(rng, False)
+        image = str(write_png_atomic(folder / f"{index:05d}.png", render(scene)))
+        examples.append(GenerativeExample(image, format_text(PROMPTS["classify"], True), scene.objects[0].phrase))
+    return examples
+
+
+def referring_examples(folder: str | Path, count: int, seed: int = 0) -> list[GenerativeExample]:
+    "`count` three-object scenes (format 3's grounding kind) drawn from `seed`: each crop's name, one question, the caption."
+    from llave.minimmeb import PROMPTS, caption, crop, referring_scene, render, scene_questions
+
+    if count < 0:
+        raise InputError(f"referring_scenes must be >= 0, got {count}")
+    folder, rng, examples = Path(folder), random.Random(f"{seed}/referring"), []
+    if count:
+        folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        scene = referring_scene(rng, "filled")
+        image = str(write_png_atomic(folder / f"{index:05d}.png", render(scene)))
+        for k, obj in enumerate(scene.objects):
+            path = str(write_png_atomic(folder / f"{index:05d}_crop{k}.png", crop(scene, k)))
+            examples.append(GenerativeExample(path, CROP_INSTRUCTION, obj.phrase))
+        question, answer = rng.choice(scene_questions(scene))
+        examples.append(
+            GenerativeExample(image, format_text(PROMPTS["vqa"].format(question=question), True), answer.phrase)
+        )
+        examples.append(GenerativeExample(image, format_text(PROMPTS["i2t"], True), caption(scene)))
     return examples
 
 # %% ../../nbs/08a_pretrain.ipynb #d76a93f2
@@ -175,6 +216,10 @@ class PretrainConfig:
     show_progress: bool = True
     pooled_share: float = 0.0  # share of examples answered after LLaVE's prompt (at the pooled token)
     line_drawings: int = 1000  # outline scenes added (`line_drawing_examples`: 1,000 give 1,900 examples; 0: none)
+    referring_scenes: int = (
+        0  # format 3's three-object scenes (`referring_examples`: 5 examples each; 0: none, as shipped)
+    )
+    single_objects: int = 0  # single filled objects asked their name (`object_examples`; 0: none, as shipped)
 
 
 def example_order(count: int, batch_size: int, step: int, seed: int) -> list[int]:
@@ -204,11 +249,19 @@ def fresh_model(config: PretrainConfig, examples: list[GenerativeExample]) -> Pa
 
 
 def pretrain_examples(config: PretrainConfig) -> list[GenerativeExample]:
-    "The run's examples: those of MMEB-mini's training pairs, then those of `config.line_drawings` outline scenes (under `output_dir`)."
+    """The run's examples: those of MMEB-mini's training pairs, then of `config.line_drawings` outline scenes, of
+    `config.referring_scenes` three-object scenes and of `config.single_objects` single objects (images under `output_dir`)."""
     from llave.minimmeb import mini_train_pairs
 
-    drawings = line_drawing_examples(Path(config.output_dir) / "line-drawings", config.line_drawings, config.seed)
-    return generative_examples(mini_train_pairs()) + drawings
+    run = Path(config.output_dir)
+    drawings = line_drawing_examples(run / "line-drawings", config.line_drawings, config.seed)
+    referring = referring_examples(run / "referring", config.referring_scenes, config.seed)
+    return (
+        generative_examples(mini_train_pairs())
+        + drawings
+        + referring
+        + object_examples(run / "singles", config.single_objects, config.seed)
+    )
 
 
 BOOKKEEPING = (
