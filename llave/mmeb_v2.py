@@ -332,6 +332,15 @@ class VideoTask:
     allowed: torch.Tensor
 
 
+def _video_rows(source, name: str, columns: tuple, frame_root, max_rows: int | None) -> tuple[list[dict], str, Path]:
+    "Rows of V2 video set `name` (folder `source`, else its hub repository), where they came from, and its frames folder."
+    entry = next(d for d in v2_datasets() if d["name"] == name)
+    local = Path(source).exists()
+    where = (source, name) if local else (entry["hub"], None)
+    records, origin = read_rows(*where, entry["split"], columns, max_rows)
+    return records, origin, Path(frame_root or (Path(source) if local else Path("."))) / "frames" / name
+
+
 def v2_video_task(
     source, name: str, frame_root=None, max_rows: int | None = None, frames: int = V2_FRAMES
 ) -> VideoTask:
@@ -339,17 +348,8 @@ def v2_video_task(
     if name not in V2_VIDEO_TASKS:
         raise InputError(f"{name} is not a V2 video classification or retrieval set (see v2_video_qa, v2_moments)")
     kind, text_column, video_column, instruction = V2_VIDEO_TASKS[name]
-    entry = next(d for d in v2_datasets() if d["name"] == name)
-    local = Path(source).exists()
     extra = ("neg_text",) if name == "SmthSmthV2" else ()
-    records, origin = read_rows(
-        source if local else entry["hub"],
-        name if local else None,
-        entry["split"],
-        (text_column, video_column, *extra),
-        max_rows,
-    )
-    folder = Path(frame_root or (Path(source) if local else Path("."))) / "frames" / name
+    records, origin, folder = _video_rows(source, name, (text_column, video_column, *extra), frame_root, max_rows)
     first = lambda value: value[0] if isinstance(value, list) else value
     video = lambda record: frame_paths(folder / Path(str(record[video_column])).stem, frames)
     if kind == "retrieve":
@@ -497,12 +497,7 @@ def _local_task(name: str, queries: list, options: list[list], golds: list[int])
 def v2_video_qa(source, name: str, frame_root=None, max_rows: int | None = None, frames: int = V2_FRAMES) -> VideoTask:
     "V2 video QA set `name` (rows from folder `source` or the hub; frames under `frame_root/frames/name`)."
     columns, parse = V2_VIDEO_QA[name]
-    entry = next(d for d in v2_datasets() if d["name"] == name)
-    local = Path(source).exists()
-    records, origin = read_rows(
-        source if local else entry["hub"], name if local else None, entry["split"], columns, max_rows
-    )
-    folder = Path(frame_root or (Path(source) if local else Path("."))) / "frames" / name
+    records, origin, folder = _video_rows(source, name, columns, frame_root, max_rows)
     queries, options, golds = [], [], []
     for number, record in enumerate(records):
         try:
@@ -520,12 +515,7 @@ def v2_video_qa(source, name: str, frame_root=None, max_rows: int | None = None,
 
 def v2_moments(source, name: str, frame_root=None, max_rows: int | None = None, frames: int = V2_FRAMES) -> VideoTask:
     "V2 moment retrieval set `name` (QVHighlight, Charades-STA): a query and its video's `query/` frames → the `positive*` clip."
-    entry = next(d for d in v2_datasets() if d["name"] == name)
-    local = Path(source).exists()
-    records, origin = read_rows(
-        source if local else entry["hub"], name if local else None, entry["split"], ("query", "video_path"), max_rows
-    )
-    folder = Path(frame_root or (Path(source) if local else Path("."))) / "frames" / name
+    records, origin, folder = _video_rows(source, name, ("query", "video_path"), frame_root, max_rows)
     queries, options, golds = [], [], []
     for number, record in enumerate(records):
         video = folder / Path(str(record["video_path"])).stem
@@ -652,8 +642,8 @@ def register_cli(groups: dict) -> None:
     "Add `llave eval mmeb-v2`."
     parser = groups["eval"].add_parser(
         "mmeb-v2",
-        help="MMEB-V2 image and visual-document datasets (hit@1, NDCG@5; video not yet)",
-        description="Evaluate an embedding model on MMEB-V2's image (V2 rows) and document (queries/corpus/qrels) sets.",
+        help="MMEB-V2: image, visual-document and video datasets (hit@1, NDCG@5; MomentSeeker not yet)",
+        description="Evaluate an embedding model on MMEB-V2's image (V2 rows), document (queries/corpus/qrels) and video (frame folders) sets.",
     )
     parser.add_argument("--model", required=True, help="model folder or hub id (LLaVE.from_pretrained)")
     parser.add_argument(
