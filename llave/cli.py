@@ -17,6 +17,7 @@ __all__ = ['COMMAND_MODULES', 'build_parser', 'main']
 # %% ../nbs/90_cli.ipynb #7bfa4ec2
 COMMAND_MODULES = [
     "llave.minimmeb",
+    "llave.minimmeb_v2",
     "llave.convert",
     "llave.share",
     "llave.mini.pretrain",

@@ -40,7 +40,7 @@ from .core import InputError
 
 # %% auto #0
 __all__ = ['Item', 'STORE_CHUNK', 'MMEB_EVAL_HUB_ID', 'correct_at_1', 'precision_at_1', 'mmeb_summary', 'ItemTable',
-           'collect_items', 'encode_items', 'shard_encode', 'EmbeddingStore', 'candidate_scores',
+           'collect_items', 'encode_items', 'shard_map', 'shard_encode', 'EmbeddingStore', 'candidate_scores',
            'candidate_similarities', 'score_record', 'evaluate_datasets', 'EvalInputError', 'mmeb_names',
            'available_datasets', 'resolve_data', 'check_names', 'check_rows', 'score_path', 'read_scores',
            'summary_markdown', 'load_rows', 'load_encoder', 'WorkerEncoder', 'evaluate_mmeb', 'run_mmeb',
@@ -211,25 +211,16 @@ def encode_items(
     return output if output is not None else torch.empty(0, 0)
 
 # %% ../nbs/07_eval_mmeb.ipynb #26d73176
-def shard_encode(
-    encoder,
-    items: Sequence[Item],
-    *,
-    batch_size: int = 32,
-    log: Callable[[str], None] | None = None,
-    stats: dict | None = None,
-    progress=None,
-) -> torch.Tensor:
-    "`encode_items` split over the processes of `torch.distributed` (rank r takes items r, r + world, ...); every rank gets `[n, d]`."
+def shard_map(function: Callable[[list], torch.Tensor], items: Sequence, progress=None) -> torch.Tensor:
+    """`function(items)` `[n, d]` split over the processes of `torch.distributed`: rank r computes the rows of items
+    r, r + world, ... and every rank gets all `n` rows (one process: `function(items)` as it is)."""
     rank, world = distributed_info()
     if world == 1:
-        return encode_items(encoder, items, batch_size=batch_size, log=log, stats=stats, progress=progress)
+        return function(list(items))
     import torch.distributed as dist
 
     device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
-    mine = encode_items(
-        encoder, list(items[rank::world]), batch_size=batch_size, log=log, stats=stats, progress=progress
-    )
+    mine = function(list(items[rank::world]))
     counts = [len(items[r::world]) for r in range(world)]
     if progress is not None:
         progress.update(len(items) - counts[rank])  # the other ranks' items, once gathered
@@ -243,6 +234,20 @@ def shard_encode(
     for r, part in enumerate(gathered):
         output[r::world] = part[: counts[r]].cpu()
     return output
+
+
+def shard_encode(
+    encoder,
+    items: Sequence[Item],
+    *,
+    batch_size: int = 32,
+    log: Callable[[str], None] | None = None,
+    stats: dict | None = None,
+    progress=None,
+) -> torch.Tensor:
+    "`encode_items` split over the processes of `torch.distributed` (`shard_map`); every rank gets `[n, d]`."
+    encode = lambda part: encode_items(encoder, part, batch_size=batch_size, log=log, stats=stats, progress=progress)
+    return shard_map(encode, items, progress)
 
 # %% ../nbs/07_eval_mmeb.ipynb #7f674e87
 def _item_hash(item: Item) -> str:

@@ -34,9 +34,9 @@ __all__ = ['COLOURS', 'SHAPES', 'SIZES', 'HELD_OUT', 'CANVAS', 'BACKGROUND', 'MI
            'grounding_scene', 'build_grounding', 'referring_scene', 'reference', 'build_referring', 'referring_eval',
            'referring_train', 'classify_crops', 'eval_grounding_scenes', 'format1_classify_outline_rows',
            'format1_classify_outline', 'clip_frames', 'write_mp4', 'read_mp4', 'video_clips', 'clip_captions',
-           'build_videos', 'checksums', 'summary', 'verify_mini', 'build_mini', 'default_root', 'committed_manifest',
-           'read_manifest', 'manifest_config', 'ensure_mini', 'mini_train_pairs', 'mini_eval_dataset', 'run_mini',
-           'register_cli']
+           'build_videos', 'checksums', 'summary', 'verify_mini', 'build_benchmark', 'build_mini', 'default_root',
+           'committed_manifest', 'read_manifest', 'manifest_config', 'ensure_mini', 'mini_train_pairs',
+           'mini_eval_dataset', 'run_mini', 'register_cli']
 
 # %% ../nbs/04_minimmeb.ipynb #e3f9f8d1
 COLOURS = {
@@ -848,22 +848,20 @@ MINI_FORMAT = 3  # raised whenever the same (seed, config) builds other files; 2
 # candidate, Mini-Retrieval-Edit with double edits
 
 
-def build_mini(out_dir: str | Path, *, seed: int = 0, config: MiniConfig | None = None) -> Path:
-    "Generate MMEB-mini into `out_dir` (replaced if present) and return it; deterministic in (seed, config)."
-    config = config or MiniConfig()
+def build_benchmark(out_dir: str | Path, name: str, format: int, generate, seed: int, config) -> Path:
+    "`generate(folder, seed, config)` into `out_dir` (replaced atomically), with `manifest.json`: its name, format, seed, config and `checksums`."
 
     def write(staging: Path) -> None:
-        _generate(staging, seed, config)
-        manifest = {
-            "name": "MMEB-mini",
-            "format": MINI_FORMAT,
-            "seed": seed,
-            "config": asdict(config),
-            **checksums(staging),
-        }
+        generate(staging, seed, config)
+        manifest = {"name": name, "format": format, "seed": seed, "config": asdict(config), **checksums(staging)}
         write_bytes_atomic(staging / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
 
     return atomic_directory(out_dir, write)
+
+
+def build_mini(out_dir: str | Path, *, seed: int = 0, config: MiniConfig | None = None) -> Path:
+    "Generate MMEB-mini into `out_dir` (replaced if present) and return it; deterministic in (seed, config)."
+    return build_benchmark(out_dir, "MMEB-mini", MINI_FORMAT, _generate, seed, config or MiniConfig())
 
 # %% ../nbs/04_minimmeb.ipynb #7a19541d
 def default_root() -> Path:

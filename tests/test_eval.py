@@ -503,3 +503,49 @@ def test_one_progress_bar_per_dataset_reaches_its_items(tmp_path, monkeypatch):
     )
     assert [(bar.desc, bar.n, bar.closed) for bar in bars] == [("ImageNet-1K", 8, True), ("MSCOCO_t2i", 8, True)]
     assert all(bar.n == bar.total for bar in bars)
+
+
+@pytest.mark.slow
+def test_mmeb_v2_two_processes_score_exactly_as_one(tmp_path):
+    """`torchrun --nproc_per_node=2 -m llave eval mmeb-v2` on MMEB-mini-V2 (small): the ranks share every set's items
+    (videos, pages, texts; `shard_map`), rank 0 writes; every score equals one process's."""
+    from llave.cli import main
+    from llave.mini.pretrain import pretrained_model
+    from llave.minimmeb_v2 import MiniV2Config, build_mini_v2
+    from torchrun import run_torchrun
+
+    root = build_mini_v2(tmp_path / "v2", config=MiniV2Config.small())
+    command = ["eval", "mmeb-v2", "--model", str(pretrained_model()), "--data", str(root), "--batch-size", "4"]
+    assert main(command + ["--out", str(tmp_path / "one")]) == 0
+    result = run_torchrun(["-m", "llave"] + command + ["--out", str(tmp_path / "two")], clean=tmp_path / "two")
+    assert result.returncode == 0, result.stdout + result.stderr
+    one, two = (json.loads((tmp_path / out / "summary.json").read_text()) for out in ("one", "two"))
+    assert set(one["per_dataset"]) == {"Mini-V-CLS", "Mini-V-QA", "Mini-V-RET", "Mini-V-MRET", "Mini-VisDoc"}
+    assert one["per_dataset"] == pytest.approx(two["per_dataset"], abs=1e-6)
+    assert result.stdout.count("Mini-VisDoc: ndcg_linear@5") == 1  # rank 0 alone reports
+
+
+def test_mmeb_v2_sampling_options_and_declared_sets(tmp_path, capsys):
+    "`--frames 8 NAME=N` / `--fps` parse per dataset with clear errors; a bad datasets.json names the file and entry."
+    from llave.cli import main
+    from llave.core import InputError
+    from llave.data import DataError
+    from llave.mmeb_v2 import per_dataset, sampling_values, v2_entries
+
+    frames = sampling_values(["8", "Mini-V-QA=16"], int, "--frames")
+    assert (per_dataset(frames, "Mini-V-QA", 8), per_dataset(frames, "K700", 4)) == (16, 8)
+    assert per_dataset(sampling_values(["K700=2"], float, "--fps"), "MSVD") is None
+    with pytest.raises(InputError, match="--frames K700=x: expected a number or NAME=number"):
+        sampling_values(["K700=x"], int, "--frames")
+    with pytest.raises(InputError, match="--fps 0: must be positive"):
+        sampling_values(["0"], float, "--fps")
+    (tmp_path / "datasets.json").write_text(json.dumps({"datasets": [{"name": "Mine", "modality": "Video"}]}))
+    with pytest.raises(DataError, match=r"datasets.json: dataset 0: missing \['task', 'metric', 'format'\]"):
+        v2_entries(tmp_path)
+    entry = {"name": "Mine", "modality": "Video", "task": "CLS", "metric": "hit@1", "format": "K701"}
+    (tmp_path / "datasets.json").write_text(json.dumps({"datasets": [entry]}))
+    with pytest.raises(DataError, match="format 'K701' or modality 'Video' unknown"):
+        v2_entries(tmp_path)
+    command = ["eval", "mmeb-v2", "--model", "m", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
+    assert main(command + ["--frames", "many"]) == 2
+    assert "--frames many: expected a number or NAME=number" in capsys.readouterr().err

@@ -21,6 +21,7 @@ LIBRARY = (
     "share",
     "testing",
     "minimmeb",
+    "minimmeb_v2",
 )
 EXPERIMENT = ("pretrain", "demo", "analysis", "weighting", "paper", "history")  # llave/mini/
 

@@ -53,19 +53,21 @@ from llave.train import (
 )
 from ..video import evaluate_video_retrieval, load_video_set
 from ..core import InputError
+from ..minimmeb_v2 import MINI_V2_DATASETS, ensure_mini_v2, mini_v2_chance, mini_v2_entries
+from ..mmeb_v2 import score_v2_dataset, v2_summary
 
 # %% auto #0
-__all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'RESULT_COLUMNS', 'P_AT_1', 'VIDEO_COLUMNS', 'CHANCE',
-           'TARGETS', 'RESUMABLE', 'LATER_RECORDS', 'BLIND', 'START', 'BLIND_KEEPS', 'DEMO_RESULTS', 'loss_overrides',
-           'DemoSettings', 'initial_model', 'pretrain_here', 'train_run', 'mini_datasets', 'pooled_auroc',
-           'standardized_gap', 'gap_measures', 'similarity_profile', 'random_pair_similarity', 'evaluate_run',
-           'result_rows', 'results_frame', 'seed_values', 'losses_in', 'datasets_in', 'mean_std', 'comparison_table',
-           'video_chance_row', 'similarity_table', 'targets_table', 'plot_summary', 'settings_record',
-           'changed_settings', 'check_settings', 'run_one', 'run_line', 'run_demo', 'invocations', 'time_taken',
-           'quiet_transformers', 'run_result', 'run_job', 'run_in_processes', 'floor_table', 'write_report',
-           'blind_query', 'blind_rows', 'blind_train_files', 'blind_floor', 'floor_rows', 'blind_table',
-           'demo_results_folder', 'export_results', 'demo_settings', 'quick_verdict', 'run_demo_command',
-           'register_cli']
+__all__ = ['DEMO_STARTS', 'START_TEXT', 'DEMO_LOSSES', 'LOSS_FIELDS', 'RESULT_COLUMNS', 'P_AT_1', 'V2_METRIC', 'V2_TABLE_COLUMNS',
+           'VIDEO_COLUMNS', 'CHANCE', 'TARGETS', 'RESUMABLE', 'LATER_RECORDS', 'BLIND', 'START', 'BLIND_KEEPS',
+           'DEMO_RESULTS', 'loss_overrides', 'DemoSettings', 'initial_model', 'pretrain_here', 'train_run',
+           'mini_datasets', 'pooled_auroc', 'standardized_gap', 'gap_measures', 'similarity_profile',
+           'random_pair_similarity', 'evaluate_v2_part', 'evaluate_run', 'v2_columns', 'result_rows', 'results_frame',
+           'seed_values', 'losses_in', 'datasets_in', 'mean_std', 'comparison_table', 'video_chance_row',
+           'similarity_table', 'targets_table', 'plot_summary', 'settings_record', 'changed_settings', 'check_settings',
+           'run_one', 'run_line', 'run_demo', 'invocations', 'time_taken', 'quiet_transformers', 'run_result',
+           'run_job', 'run_in_processes', 'floor_table', 'v2_table_section', 'write_report', 'blind_query',
+           'blind_rows', 'blind_train_files', 'blind_floor', 'floor_rows', 'blind_table', 'demo_results_folder',
+           'export_results', 'demo_settings', 'quick_verdict', 'run_demo_command', 'register_cli', 'v2_sentence']
 
 # %% ../../nbs/09_demo.ipynb #6c1d4929
 DEMO_STARTS = ("pretrained", "pretrain", "random")
@@ -113,6 +115,7 @@ class DemoSettings:
         None  # start "pretrain" only: outline scenes in the generative stage (None: the recipe's, 1,000)
     )
     blind_floors: bool = False  # also train seed 0's first loss with blind queries (`blind_floor`): the report's floors
+    v2: bool = True  # also score every run zero-shot on MMEB-mini-V2 (video and documents, lesson 04b): the V2 table
 
     def __post_init__(self):
         if not 0 <= self.warmup_steps < self.steps:  # else the learning rate would never leave its warmup
@@ -279,8 +282,14 @@ def random_pair_similarity(
     return F.cosine_similarity(embeddings[queries[keep]].float(), embeddings[other[keep]].float(), dim=-1).mean().item()
 
 # %% ../../nbs/09_demo.ipynb #c637ea04
+def evaluate_v2_part(model) -> dict[str, float]:
+    "Zero-shot scores (%) of `model` on MMEB-mini-V2's five sets, each in its V2 metric (`llave.mmeb_v2`)."
+    root = ensure_mini_v2()
+    return {entry["name"]: score_v2_dataset(model, root, entry["name"])["score"] for entry in MINI_V2_DATASETS}
+
+
 def evaluate_run(checkpoint: Path, root: Path, datasets: dict, settings: DemoSettings) -> dict:
-    "P@1 per dataset, the MMEB summary, the similarity profile per dataset and (optionally) video retrieval."
+    "P@1 per dataset, the MMEB summary, the similarity profile per dataset and (optionally) video retrieval and MMEB-mini-V2."
     model, profiles = LLaVE.from_pretrained(checkpoint).eval(), {}
 
     def profile(name, similarities, embeddings, queries, candidates):
@@ -297,20 +306,33 @@ def evaluate_run(checkpoint: Path, root: Path, datasets: dict, settings: DemoSet
             name: evaluate_video_retrieval(model, load_video_set(name, mini_root=root))
             for name in ("mini_vtt", "mini_vd")
         }
+    if settings.v2:
+        result["v2"] = evaluate_v2_part(model)
     return result
 
 # %% ../../nbs/09_demo.ipynb #1818f0f6
 RESULT_COLUMNS = ["seed", "loss", "dataset", "metric", "value"]
 P_AT_1 = "P@1"  # the metric of MMEB's datasets and of the summary's columns
+V2_METRIC = "V2"  # MMEB-mini in V2's layout: its sets' V2 scores (hit@1; NDCG@5 for documents) and V2's columns
+V2_TABLE_COLUMNS = ("Overall", "Image", "Video", "VisDoc", "Video-CLS", "Video-QA", "Video-RET", "Video-MRET")
+
+
+def v2_columns(result: dict) -> dict[str, float]:
+    "A run's MMEB-mini in V2's layout: its 11 image P@1 (V2's Image) and five MMEB-mini-V2 scores, summarized as V2 does."
+    summary = v2_summary({**result["mmeb"], **result["v2"]}, warn=False, entries=mini_v2_entries())
+    return {column: summary[column] for column in V2_TABLE_COLUMNS}
 
 
 def result_rows(seed, loss: str, result: dict) -> list[tuple]:
     """The long-form rows of one run's `result`: P@1 of each dataset and summary column, each dataset's similarity
-    profile (metric: its key), and text→video recall (`R@1`…) with the numbers of clips and captions (`num_videos`, `num_captions`) per video set."""
+    profile (metric: its key), MMEB-mini-V2's scores and V2's columns (metric `V2`), and text→video recall (`R@1`…)
+    with the numbers of clips and captions (`num_videos`, `num_captions`) per video set."""
     key = (int(seed), loss)
     summary = {c: v for c, v in result.get("summary", {}).items() if c in SUMMARY_COLUMNS}
     rows = [(*key, name, P_AT_1, v) for name, v in {**result.get("mmeb", {}), **summary}.items()]
     rows += [(*key, name, m, v) for name, profile in result.get("similarity", {}).items() for m, v in profile.items()]
+    if "v2" in result:
+        rows += [(*key, name, V2_METRIC, v) for name, v in {**result["v2"], **v2_columns(result)}.items()]
     for name, video in result.get("video", {}).items():
         rows += [
             (*key, name, m, v)
@@ -474,6 +496,7 @@ RESUMABLE = (
     "show_progress",
     "workers",
     "blind_floors",
+    "v2",
 )  # settings a resumed demo may change (more seeds reuse the finished ones)
 
 
@@ -516,7 +539,8 @@ START = "start"  # the job that evaluates where the runs start (seed 0's initial
 
 def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: DemoSettings, on_step=None) -> Path:
     """Train and evaluate the (seed, loss `name`) run unless its `result.json` exists (`name` START: evaluate `init`
-    untrained, in `out/start`; `blind-text` / `blind-image`: `blind_floor`); returns that file."""
+    untrained, in `out/start`; `blind-text` / `blind-image`: `blind_floor`); returns that file. A finished run
+    without MMEB-mini-V2's scores (made before they were part of the demo) gets them from its checkpoint."""
     if name.startswith(BLIND):
         return blind_floor(out, name.removeprefix(BLIND), settings, seed, on_step=on_step)
     result_path = run_result(out, seed, name)
@@ -526,6 +550,11 @@ def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: D
         )
         datasets = mini_datasets(root, settings.eval_rows)
         write_json_atomic(result_path, evaluate_run(checkpoint, root, datasets, settings))
+    elif settings.v2 and "v2" not in (result := json.loads(result_path.read_text())):  # a run from before V2's table
+        checkpoint = init if name == START else train_run(out, init, name, settings.losses[name], seed, settings)
+        with quiet_transformers():
+            model = LLaVE.from_pretrained(checkpoint).eval()
+        write_json_atomic(result_path, {**result, "v2": evaluate_v2_part(model)})
     return result_path
 
 
@@ -723,6 +752,17 @@ def floor_table(results: dict, start: dict) -> str:
     return "\n".join(lines)
 
 
+def v2_table_section(frame: pd.DataFrame, start: dict | None) -> str:
+    "The V2-layout table of the losses, then the untrained start's row (when scored) and a random ranking's."
+    chance = {entry["name"]: CHANCE for entry in mini_v2_entries() if entry["modality"] == "Image"}
+    chance = v2_summary({**chance, **mini_v2_chance()}, warn=False, entries=mini_v2_entries())
+    rows = [("chance", chance)] + (
+        [("start, before contrastive training", v2_columns(start))] if start and "v2" in start else []
+    )
+    extra = [f"| {who} | " + " | ".join(f"{values[c]:.1f}" for c in V2_TABLE_COLUMNS) + " |" for who, values in rows]
+    return "\n".join([comparison_table(frame, [(c, V2_METRIC) for c in V2_TABLE_COLUMNS], "loss"), *extra])
+
+
 def write_report(
     out: Path,
     results: dict,
@@ -789,6 +829,14 @@ def write_report(
             comparison_table(frame, VIDEO_COLUMNS, "loss", [f"{d} {m}" for d, m in VIDEO_COLUMNS])
             + "\n"
             + video_chance_row(frame),
+        ]
+    if settings.v2 and (V2_METRIC in set(frame["metric"])):
+        sections += [
+            "## MMEB-V2 layout (zero-shot video and documents: MMEB-mini-V2)",
+            "V2's columns on MMEB-mini: Image is the 11 sets above (P@1), Video and VisDoc the five sets of "
+            "MMEB-mini-V2 (hit@1; NDCG@5 for documents; lesson 04b), which no run trained on. Overall: the mean over "
+            "all 16 sets, as V2 averages its 78.",
+            v2_table_section(frame, start_result),
         ]
     sections += [
         "## How well the models learned",
@@ -1023,3 +1071,19 @@ def register_cli(groups: dict) -> None:
         help="a two-minute smoke run of the whole pipeline (1 seed, 120 steps, 200 queries a dataset: far from trained)",
     )
     parser.set_defaults(func=run_demo_command)
+
+# %% ../../nbs/09_demo.ipynb #d09v2002
+def v2_sentence(results: dict, first: str = "InfoNCE", second: str = "LLaVE") -> str:
+    "What the V2-layout table says: each V2 column's `first` mean against chance, and `second` − `first` with its verdict."
+    frame = results_frame(results)
+    chance = {entry["name"]: CHANCE for entry in mini_v2_entries() if entry["modality"] == "Image"}
+    chance = v2_summary({**chance, **mini_v2_chance()}, warn=False, entries=mini_v2_entries())
+    parts = []
+    for column in ("Overall", "Image", "Video", "VisDoc"):
+        a, b = seed_values(frame, first, column, V2_METRIC), seed_values(frame, second, column, V2_METRIC)
+        verdict = compare_seeds(b - a)
+        parts.append(
+            f"{column}: {first} {a.mean():.1f} (chance {chance[column]:.1f}), {second} − {first} {(b - a).mean():+.1f} "
+            f"({verdict['verdict']}, {verdict['wins']}/{verdict['seeds']} seeds)"
+        )
+    return "In V2's layout — " + "; ".join(parts) + "."
