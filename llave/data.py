@@ -339,7 +339,9 @@ def load_eval_dataset(
 
 # %% ../nbs/03_data.ipynb #a5a17f82
 class ModalityBatchSampler:
-    "Batches of indices, one group per batch, deterministic in `(seed, step)` and resumable from `start_step`."
+    """Batches of indices, one group per batch, deterministic in `(seed, step)` and resumable from `start_step`;
+    `distinct`: items with the same key kept apart when they can be; `together`: items with the same key (not None)
+    placed next to each other, so that they share a batch."""
 
     def __init__(
         self,
@@ -349,15 +351,17 @@ class ModalityBatchSampler:
         seed: int = 0,
         drop_last: bool = True,
         distinct: Sequence[Hashable] | None = None,
+        together: Sequence[Hashable] | None = None,
         start_step: int = 0,
         num_steps: int | None = None,
     ):
         if batch_size < 1:
             raise InputError(f"batch_size must be >= 1, got {batch_size}")
-        if distinct is not None and len(distinct) != len(groups):
-            raise InputError(f"distinct has {len(distinct)} keys for {len(groups)} items")
+        for name, keys in (("distinct", distinct), ("together", together)):
+            if keys is not None and len(keys) != len(groups):
+                raise InputError(f"{name} has {len(keys)} keys for {len(groups)} items")
         self.groups, self.batch_size, self.seed, self.drop_last = list(groups), batch_size, seed, drop_last
-        self.distinct, self.start_step, self.num_steps = distinct, start_step, num_steps
+        self.distinct, self.together, self.start_step, self.num_steps = distinct, together, start_step, num_steps
         self.members: dict = {}
         for index, key in enumerate(self.groups):
             self.members.setdefault(key, []).append(index)
@@ -370,12 +374,24 @@ class ModalityBatchSampler:
 
     @classmethod
     def from_pairs(
-        cls, pairs: Sequence, batch_size: int, *, by_subset: bool = False, distinct_targets: bool = True, **kwargs
+        cls,
+        pairs: Sequence,
+        batch_size: int,
+        *,
+        by_subset: bool = False,
+        distinct_targets: bool = True,
+        together: str | None = None,
+        **kwargs,
     ) -> "ModalityBatchSampler":
-        "Group `TrainPair`s by query modality (and subset when `by_subset`)."
+        """Group `TrainPair`s by query modality (and subset when `by_subset`); `together`: "image" or "text" puts the
+        pairs that share their query image (or query text) next to each other, so that they share a batch and their
+        targets are each other's negatives."""
         groups = [(p.subset if by_subset else "", p.query_image is not None) for p in pairs]
         distinct = [(p.target_text, p.target_image) for p in pairs] if distinct_targets else None
-        return cls(groups, batch_size, distinct=distinct, **kwargs)
+        if together not in (None, "image", "text"):
+            raise InputError(f"together must be None, 'image' or 'text', got {together!r}")
+        keys = {None: None, "image": lambda p: p.query_image, "text": lambda p: (p.subset, p.query_text)}[together]
+        return cls(groups, batch_size, distinct=distinct, together=keys and [keys(p) for p in pairs], **kwargs)
 
 # %% ../nbs/03_data.ipynb #c24a6c9a
 @patch
@@ -401,13 +417,40 @@ def _cut(self: ModalityBatchSampler, indices: list[int]) -> list[list[int]]:
 
 
 @patch
+def _clustered(self: ModalityBatchSampler, indices: list[int], rng: random.Random) -> list[int]:
+    """`indices` (shuffled) packed batch by batch with whole `together` clusters, in shuffled order: a cluster that
+    does not fit the batch being filled waits for the next (the first that fits goes in); one larger than a batch,
+    or none fitting, is split."""
+    clusters: dict = {}
+    for index in indices:
+        key = self.together[index]
+        clusters.setdefault(("item", index) if key is None else ("key", key), []).append(index)
+    order = deque(clusters)
+    rng.shuffle(order)
+    packed, room = [], self.batch_size
+    while order:
+        fit = next((k for k, key in enumerate(order) if len(clusters[key]) <= room), None)
+        if fit is None:  # split the first cluster to fill this batch
+            key = order[0]
+            packed += clusters[key][:room]
+            clusters[key] = clusters[key][room:]
+            room = self.batch_size
+            continue
+        key = order[fit]
+        del order[fit]
+        packed += clusters[key]
+        room = room - len(clusters[key]) or self.batch_size
+    return packed
+
+
+@patch
 def _pass(self: ModalityBatchSampler, rng: random.Random) -> list[list[int]]:
     "One pass over the items: each group shuffled and cut into batches, then the batches shuffled."
     batches = []
     for key in sorted(self.members, key=repr):
         indices = list(self.members[key])
         rng.shuffle(indices)
-        batches += self._cut(indices)
+        batches += self._cut(self._clustered(indices, rng) if self.together is not None else indices)
     rng.shuffle(batches)
     return batches
 

@@ -56,6 +56,7 @@ class TrainConfig:
     split: str = "original"
     max_rows_per_subset: int = 50000  # the first N rows of each subset, as the released loader
     batch_by_subset: bool = False  # draw each batch from a single subset
+    batch_together: str | None = None  # "image" / "text": pairs sharing their query image / text in one batch
     defer_duplicate_targets: bool = False  # move a pair whose target is already in its batch to a later batch
     image_grid_pinpoints: str | None = None  # re-tile images, e.g. "(1x1),...,(2x2)"; None: the checkpoint's grid
     output_dir: str = "runs/tiny"
@@ -670,6 +671,7 @@ def train(config: TrainConfig, resume: bool = False, loss_fn=None, on_step=None)
         pairs,
         micro_batch,
         by_subset=config.batch_by_subset,
+        together=config.batch_together,
         seed=config.seed,
         distinct_targets=config.defer_duplicate_targets,
     )
