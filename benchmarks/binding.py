@@ -1,6 +1,6 @@
 """Does batching a picture's questions, or one reference's queries, together teach binding? (issue 29)
 
-  python benchmarks/binding.py --out runs/binding [--variants byimage bytext bytext-tower objects-bytext]
+  python benchmarks/binding.py --out runs/binding [--variants byimage bytext objects-bytext]
       [--json benchmarks/results/binding.json]
 
 Seed 0's InfoNCE demo run (2,000 steps of 32 pairs, no video), as `llave demo` trains it, with one change to how
@@ -8,12 +8,12 @@ batches are drawn (`TrainConfig.batch_together`, duplicate targets deferred to a
 `byimage` puts the pairs that share a query image in one batch (the four questions of a VQA picture, the three
 objects of a grounding scene: each answer a negative for the others); `bytext` the pairs that share their query
 text (the same reference, "the red object", in 32 pictures: negatives that share the named colour and differ in
-what only the picture shows); `bytext-tower` is `bytext` with the vision tower trained too (the demo keeps it
-frozen, as the paper does); `objects-bytext` is `bytext` from the start that reads shape best
-(`benchmarks/shape_remedies.py`'s `objects`, which must have been run into `runs/shape_remedies/objects`). Each run
-is compared with seed 0's InfoNCE run of the committed demo (data/demo), and on the two grounding sets the share of
-queries whose top candidate is one of the picture's own three crops is measured (`picture_picks`). A finished run
-folder is reused. A run takes about 6 minutes with two threads (12 to 25 side by side with other work).
+what only the picture shows; a subset whose queries all share one instruction is not grouped);
+`objects-bytext` is `bytext` from the start that reads shape best (`benchmarks/shape_remedies.py`'s `objects`, which
+must have been run into `runs/shape_remedies/objects`). Each run is compared with seed 0's InfoNCE run of the
+committed demo (data/demo), and on the two grounding sets the share of queries whose top candidate is one of the
+picture's own three crops is measured (`picture_picks`). A finished run folder is reused. A run takes about 6
+minutes with two threads (12 to 25 side by side with other work).
 """
 
 import argparse
@@ -23,7 +23,6 @@ from pathlib import Path
 VARIANTS = {  # name: (start: None for the shipped model, else a checkpoint folder; TrainConfig fields)
     "byimage": (None, {"batch_together": "image", "defer_duplicate_targets": True}),
     "bytext": (None, {"batch_together": "text", "defer_duplicate_targets": True}),
-    "bytext-tower": (None, {"batch_together": "text", "defer_duplicate_targets": True, "freeze_vision": False}),
     "objects-bytext": (
         "runs/shape_remedies/objects/checkpoint-2000",
         {"batch_together": "text", "defer_duplicate_targets": True},

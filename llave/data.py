@@ -383,14 +383,23 @@ class ModalityBatchSampler:
         together: str | None = None,
         **kwargs,
     ) -> "ModalityBatchSampler":
-        """Group `TrainPair`s by query modality (and subset when `by_subset`); `together`: "image" or "text" puts the
-        pairs that share their query image (or query text) next to each other, so that they share a batch and their
-        targets are each other's negatives."""
+        """Group `TrainPair`s by query modality (and subset when `by_subset`); `together`: "image" or "text" packs the
+        pairs that share their query image (or query text) into one batch, so that their targets are each other's
+        negatives (by text only in subsets whose queries differ in text: one instruction shared by a whole subset
+        would make the subset one cluster)."""
         groups = [(p.subset if by_subset else "", p.query_image is not None) for p in pairs]
         distinct = [(p.target_text, p.target_image) for p in pairs] if distinct_targets else None
         if together not in (None, "image", "text"):
             raise InputError(f"together must be None, 'image' or 'text', got {together!r}")
-        keys = {None: None, "image": lambda p: p.query_image, "text": lambda p: (p.subset, p.query_text)}[together]
+        texts: dict = {}
+        for p in pairs:
+            texts.setdefault(p.subset, set()).add(p.query_text)
+        varied = {subset for subset, seen in texts.items() if len(seen) > 1}  # one shared instruction: not grouped
+        keys = {
+            None: None,
+            "image": lambda p: p.query_image,
+            "text": lambda p: (p.subset, p.query_text) if p.subset in varied else None,
+        }[together]
         return cls(groups, batch_size, distinct=distinct, together=keys and [keys(p) for p in pairs], **kwargs)
 
 # %% ../nbs/03_data.ipynb #c24a6c9a
@@ -417,30 +426,39 @@ def _cut(self: ModalityBatchSampler, indices: list[int]) -> list[list[int]]:
 
 
 @patch
-def _clustered(self: ModalityBatchSampler, indices: list[int], rng: random.Random) -> list[int]:
-    """`indices` (shuffled) packed batch by batch with whole `together` clusters, in shuffled order: a cluster that
-    does not fit the batch being filled waits for the next (the first that fits goes in); one larger than a batch,
-    or none fitting, is split."""
+def _pack(self: ModalityBatchSampler, indices: list[int]) -> list[list[int]]:
+    """Batches of whole `together` clusters of `indices` (in order of first appearance): each batch takes the first
+    cluster that fits its room (none fits: the first is split); a member whose `distinct` key the batch already has
+    waits for a later batch. Ends, like `_cut`, when all that is left repeats the batch's keys."""
     clusters: dict = {}
     for index in indices:
         key = self.together[index]
         clusters.setdefault(("item", index) if key is None else ("key", key), []).append(index)
-    order = deque(clusters)
-    rng.shuffle(order)
-    packed, room = [], self.batch_size
+    order = deque(clusters.values())
+    unique = lambda i: ("item", i) if self.distinct is None or self.distinct[i] is None else ("key", self.distinct[i])
+    batches, batch, seen = [], [], set()
     while order:
-        fit = next((k for k, key in enumerate(order) if len(clusters[key]) <= room), None)
-        if fit is None:  # split the first cluster to fill this batch
-            key = order[0]
-            packed += clusters[key][:room]
-            clusters[key] = clusters[key][room:]
-            room = self.batch_size
-            continue
-        key = order[fit]
+        room, fresh = self.batch_size - len(batch), lambda members: [i for i in members if unique(i) not in seen]
+        fit = next((k for k, members in enumerate(order) if len(members) <= room and fresh(members)), None)
+        fit = fit if fit is not None else next((k for k, members in enumerate(order) if fresh(members)), None)
+        if fit is None:  # all that is left repeats a key of this batch
+            break
+        members = order[fit]
         del order[fit]
-        packed += clusters[key]
-        room = room - len(clusters[key]) or self.batch_size
-    return packed
+        taken = []
+        for i in members:
+            if len(taken) < room and unique(i) not in seen:
+                taken.append(i)
+                seen.add(unique(i))
+        batch += taken
+        if left := [i for i in members if i not in set(taken)]:
+            order.appendleft(left)
+        if len(batch) == self.batch_size:
+            batches.append(batch)
+            batch, seen = [], set()
+    if batch and not self.drop_last:
+        batches.append(batch)
+    return batches
 
 
 @patch
@@ -450,7 +468,7 @@ def _pass(self: ModalityBatchSampler, rng: random.Random) -> list[list[int]]:
     for key in sorted(self.members, key=repr):
         indices = list(self.members[key])
         rng.shuffle(indices)
-        batches += self._cut(self._clustered(indices, rng) if self.together is not None else indices)
+        batches += self._pack(indices) if self.together is not None else self._cut(indices)
     rng.shuffle(batches)
     return batches
 

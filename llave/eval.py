@@ -222,6 +222,8 @@ def shard_map(function: Callable[[list], torch.Tensor], items: Sequence, progres
     device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
     mine = function(list(items[rank::world]))
     counts = [len(items[r::world]) for r in range(world)]
+    if len(mine) != counts[rank]:
+        raise RuntimeError(f"rank {rank}: {len(mine)} rows for its {counts[rank]} items")
     if progress is not None:
         progress.update(len(items) - counts[rank])  # the other ranks' items, once gathered
     width = torch.tensor([mine.shape[1] if len(mine) else 0], device=device)

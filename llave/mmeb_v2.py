@@ -55,14 +55,17 @@ def v2_entries(source: str | Path | None = None) -> list[dict]:
         extra = json.loads(declared.read_text())["datasets"]
     except (ValueError, KeyError, TypeError) as error:
         raise DataError(f"{declared}: not a JSON object with a 'datasets' list ({error})") from None
-    known = {d["name"] for d in v2_datasets()}
+    known, names = {d["name"]: d for d in v2_datasets()}, set()
     for number, entry in enumerate(extra):
         missing = [key for key in ENTRY_FIELDS if key not in entry]
-        if missing or entry["format"] not in known or entry["modality"] not in MODALITIES:
+        if not missing and (entry["name"] in known or entry["name"] in names):
+            raise DataError(f"{declared}: dataset {number}: the name {entry['name']!r} is already taken")
+        names.add(entry.get("name"))
+        if missing or entry["format"] not in known or entry["modality"] != known[entry["format"]]["modality"]:
             problem = (
                 f"missing {missing}"
                 if missing
-                else f"format {entry['format']!r} or modality {entry['modality']!r} unknown"
+                else f"format {entry['format']!r} unknown, or not of modality {entry['modality']!r}"
             )
             raise DataError(f"{declared}: dataset {number}: {problem} (format: the V2 dataset whose rows it follows)")
     return v2_datasets() + [{"split": "test", "candidates": "local", "hub": None, **entry} for entry in extra]
@@ -736,6 +739,13 @@ def evaluate_v2(
     names, entries = list(datasets) if datasets else v2_available(data), v2_entries(data)
     if not names:
         raise InputError(f"--data {data}: no MMEB-V2 datasets found")
+    for option, value in (("--frames", frames), ("--fps", fps)):
+        unknown = sorted(set(value) - {None, *names}) if isinstance(value, dict) else []
+        if unknown:
+            raise InputError(f"{option}: {unknown} are not among the datasets evaluated")
+    declared = entries[len(v2_datasets()) :]
+    if declared and set(names) <= {d["name"] for d in declared}:  # a folder of its own sets: its own summary
+        entries = declared
     rank, out = distributed_info()[0], Path(out)
     log = log if log is not None and rank == 0 else (lambda message: None)
     path = lambda name: out / f"{name}_score.json"
@@ -766,7 +776,7 @@ def _write_summary(out: Path, model, data, summary: dict, scores: dict, entries:
     write_json_atomic(
         out / "summary.json", {"model": str(model), "data": str(data), "summary": summary, "per_dataset": scores}
     )
-    official = len(entries) == len(v2_datasets())
+    official = entries == v2_datasets()
     table = v2_table({label: summary, **(v2_published() if official else {})})
     note = (
         f"published rows: {v2_published_source()}"
@@ -836,7 +846,9 @@ def register_cli(groups: dict) -> None:
         "--image-root", default=None, help="what image and frame paths are relative to (default: --data)"
     )
     parser.add_argument("--out", required=True, help="output directory: {name}_score.json, summary.json, summary.md")
-    parser.add_argument("--max-rows", type=int, default=None, help="score only the first N rows of each dataset")
+    parser.add_argument(
+        "--max-rows", type=int, default=None, help="score only the first N rows of each image and video dataset"
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--overwrite", action="store_true", help="re-score datasets that already have a score file")
     parser.add_argument(

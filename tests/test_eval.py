@@ -544,8 +544,37 @@ def test_mmeb_v2_sampling_options_and_declared_sets(tmp_path, capsys):
         v2_entries(tmp_path)
     entry = {"name": "Mine", "modality": "Video", "task": "CLS", "metric": "hit@1", "format": "K701"}
     (tmp_path / "datasets.json").write_text(json.dumps({"datasets": [entry]}))
-    with pytest.raises(DataError, match="format 'K701' or modality 'Video' unknown"):
+    with pytest.raises(DataError, match="format 'K701' unknown, or not of modality 'Video'"):
         v2_entries(tmp_path)
+    for change, message in (
+        ({"format": "K700", "modality": "VisDoc"}, "format 'K700' unknown, or not of modality 'VisDoc'"),
+        ({"format": "K700", "name": "MSVD"}, "the name 'MSVD' is already taken"),
+    ):
+        (tmp_path / "datasets.json").write_text(json.dumps({"datasets": [{**entry, **change}]}))
+        with pytest.raises(DataError, match=message):
+            v2_entries(tmp_path)
     command = ["eval", "mmeb-v2", "--model", "m", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
     assert main(command + ["--frames", "many"]) == 2
     assert "--frames many: expected a number or NAME=number" in capsys.readouterr().err
+
+
+def test_mmeb_v2_on_a_folder_of_declared_sets(tmp_path):
+    "MMEB-mini-V2 scored by name: its own summary (5 of 5 sets, none missing); a mistyped NAME= is an error."
+    from llave.core import InputError
+    from llave.minimmeb_v2 import MINI_V2_DATASETS, MiniV2Config, build_mini_v2
+    from llave.mmeb_v2 import evaluate_v2
+    from llave.testing import HashingEncoder
+
+    class VideoHashing(HashingEncoder):
+        def encode_video(self, videos, texts=None, **kwargs):
+            return self.encode(texts=texts, images=[f"clip{len(v)}" for v in videos])
+
+    root = build_mini_v2(tmp_path / "v2", config=MiniV2Config.small())
+    with pytest.raises(InputError, match=r"--frames: \['Mini-V-QAA'\] are not among the datasets evaluated"):
+        evaluate_v2(None, root, tmp_path / "out", encoder=VideoHashing(), frames={None: 8, "Mini-V-QAA": 4}, log=None)
+    summary = evaluate_v2(None, root, tmp_path / "out", encoder=VideoHashing(), frames={"Mini-V-QA": 4}, log=None)
+    assert (summary["num_datasets"], summary["missing"], summary["Image"]) == (5, [], None)
+    assert "5 of 5 datasets scored" in (tmp_path / "out" / "summary.md").read_text()
+    assert {d["name"] for d in MINI_V2_DATASETS} == set(
+        json.loads((tmp_path / "out" / "summary.json").read_text())["per_dataset"]
+    )

@@ -551,7 +551,12 @@ def run_one(out: Path, root: Path, init: Path, seed: int, name: str, settings: D
         datasets = mini_datasets(root, settings.eval_rows)
         write_json_atomic(result_path, evaluate_run(checkpoint, root, datasets, settings))
     elif settings.v2 and "v2" not in (result := json.loads(result_path.read_text())):  # a run from before V2's table
-        checkpoint = init if name == START else train_run(out, init, name, settings.losses[name], seed, settings)
+        checkpoint = init if name == START else out / f"seed{seed}" / name / f"checkpoint-{settings.steps}"
+        if not checkpoint.is_dir():  # retraining would score another model than the one result.json describes
+            raise InputError(
+                f"{result_path}: no MMEB-mini-V2 scores and no {checkpoint.name} to compute them from; "
+                "delete the result to rerun the run, or run without V2 (DemoSettings.v2=False)"
+            )
         with quiet_transformers():
             model = LLaVE.from_pretrained(checkpoint).eval()
         write_json_atomic(result_path, {**result, "v2": evaluate_v2_part(model)})
