@@ -244,16 +244,21 @@ def _page_image(value, folder: Path, page_id: str, root) -> str:
 
 # %% ../nbs/07b_mmeb_v2.ipynb #v2b00007
 def v2_visdoc_set(
-    source: str | Path, name: str, image_root: str | Path | None = None, split: str | None = None
+    source: str | Path,
+    name: str,
+    image_root: str | Path | None = None,
+    split: str | None = None,
+    max_rows: int | None = None,
 ) -> RetrievalSet:
     """V2 document set `name`: from `source/name/{queries,corpus,qrels}.jsonl` (or .json/.parquet), or from the hub
-    repository the map names when `source` is not a folder; hub page images are written under `image_root`."""
-    entry = dataset_entry(name, source) if Path(source).exists() else dataset_entry(name)
+    repository the map names when `source` is not a folder; hub page images are written under `image_root`.
+    `max_rows`: the first N queries only, still against the whole corpus."""
+    entry = dataset_entry(name, source)
     if entry["modality"] != "VisDoc":
         raise InputError(f"{name!r} is not one of MMEB-V2's visual-document datasets")
     local = Path(source).exists()
     where, split = (Path(source) / name if local else entry["hub"]), split or entry["split"]
-    queries, origin = read_rows(where, "queries", split, ("query-id", "query"))
+    queries, origin = read_rows(where, "queries", split, ("query-id", "query"), max_rows)
     corpus, corpus_origin = read_rows(where, "corpus", split, ("corpus-id", "image"))
     qrels, qrels_origin = read_rows(where, "qrels", split, ("query-id", "corpus-id", "score"))
     root = image_root if image_root is not None else (where if local else ".")
@@ -265,6 +270,8 @@ def v2_visdoc_set(
     relevance = torch.zeros(len(queries), len(pages))
     for number, qrel in enumerate(qrels):
         query, page = str(qrel["query-id"]), str(qrel["corpus-id"])
+        if max_rows is not None and query not in query_row and page in page_column:
+            continue  # a query beyond the first `max_rows`
         if query not in query_row or page not in page_column:
             unknown = f"query-id {query!r}" if query not in query_row else f"corpus-id {page!r}"
             raise DataError(f"{qrels_origin}: row {number}: {unknown} is not in the {name} queries/corpus")
@@ -702,7 +709,7 @@ def score_v2_dataset(
         record = score_video_task(encoder, task, batch_size)
         return {"score": record["hit@1"], "metric": entry["metric"], **record}
     if entry["modality"] == "VisDoc":
-        record = score_retrieval(encoder, v2_visdoc_set(source, name, image_root), batch_size)
+        record = score_retrieval(encoder, v2_visdoc_set(source, name, image_root, max_rows=max_rows), batch_size)
         return {"score": record["ndcg_linear@5"], "metric": entry["metric"], **record}
     records, _ = evaluate_datasets(
         encoder, {name: v2_image_rows(source, name, image_root, max_rows)}, batch_size=batch_size, log=None
@@ -847,7 +854,10 @@ def register_cli(groups: dict) -> None:
     )
     parser.add_argument("--out", required=True, help="output directory: {name}_score.json, summary.json, summary.md")
     parser.add_argument(
-        "--max-rows", type=int, default=None, help="score only the first N rows of each image and video dataset"
+        "--max-rows",
+        type=int,
+        default=None,
+        help="score only the first N rows of each dataset (documents: the first N queries, against every page)",
     )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--overwrite", action="store_true", help="re-score datasets that already have a score file")
