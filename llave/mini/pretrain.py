@@ -117,15 +117,20 @@ def line_drawing_examples(folder: str | Path, count: int, seed: int = 0) -> list
     return examples
 
 # %% ../../nbs/08a_pretrain.ipynb #d5e0a102
+def _example_stream(folder: str | Path, count: int, field: str, seed: int, stream: str) -> tuple[Path, random.Random]:
+    "The folder (made when `count` > 0) and the random stream `seed/stream` of `count` generated examples; `field` names a negative count."
+    if count < 0:
+        raise InputError(f"{field} must be >= 0, got {count}")
+    if count:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder), random.Random(f"{seed}/{stream}")
+
+
 def object_examples(folder: str | Path, count: int, seed: int = 0) -> list[GenerativeExample]:
     "`count` single filled objects drawn from `seed` and written under `folder`, each with the classification question."
     from llave.minimmeb import PROMPTS, render, single_object
 
-    if count < 0:
-        raise InputError(f"single_objects must be >= 0, got {count}")
-    folder, rng, examples = Path(folder), random.Random(f"{seed}/singles"), []
-    if count:
-        folder.mkdir(parents=True, exist_ok=True)
+    (folder, rng), examples = _example_stream(folder, count, "single_objects", seed, "singles"), []
     for index in range(count):
         scene = single_object(rng, False)
         image = str(write_png_atomic(folder / f"{index:05d}.png", render(scene)))
@@ -137,11 +142,7 @@ def referring_examples(folder: str | Path, count: int, seed: int = 0) -> list[Ge
     "`count` three-object scenes (format 3's grounding kind) drawn from `seed`: each crop's name, one question, the caption."
     from llave.minimmeb import PROMPTS, caption, crop, referring_scene, render, scene_questions
 
-    if count < 0:
-        raise InputError(f"referring_scenes must be >= 0, got {count}")
-    folder, rng, examples = Path(folder), random.Random(f"{seed}/referring"), []
-    if count:
-        folder.mkdir(parents=True, exist_ok=True)
+    (folder, rng), examples = _example_stream(folder, count, "referring_scenes", seed, "referring"), []
     for index in range(count):
         scene = referring_scene(rng, "filled")
         image = str(write_png_atomic(folder / f"{index:05d}.png", render(scene)))
