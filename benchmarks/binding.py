@@ -1,5 +1,8 @@
 """Does batching a picture's questions, or one reference's queries, together teach binding? (issue 29)
 
+A study of MMEB-mini format 3 (its committed results were measured there): format 4 replaced the sets it measures, so
+this script refuses to run on another format; check out commit 2697e2e to run it again.
+
   python benchmarks/binding.py --out runs/binding [--variants byimage bytext objects-bytext]
       [--json benchmarks/results/binding.json]
 
@@ -77,6 +80,13 @@ def main():
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    from llave.minimmeb import MINI_FORMAT
+
+    if MINI_FORMAT != 3:
+        parser.exit(
+            2,
+            f"this study measured MMEB-mini format 3, and this llave builds format {MINI_FORMAT}: run it from commit 2697e2e\n",
+        )
     from llave.mini.demo import DEMO_RESULTS
 
     committed = json.loads((DEMO_RESULTS / "results.json").read_text())["results"]["0"]["InfoNCE"]

@@ -1,5 +1,8 @@
 """What the generative stage teaches the tiny VLM about each attribute, and what changes it (issue 29's diagnosis).
 
+A study of MMEB-mini format 3 (its committed results were measured there): format 4 replaced the sets it measures, so
+this script refuses to run on another format; check out commit 2697e2e to run it again.
+
   python benchmarks/shape_remedies.py --out runs/shape_remedies [--variants shipped base steps4000 patch8 wide objects]
       [--questions 100] [--contrastive base objects] [--json benchmarks/results/shape_remedies.json]
 
@@ -93,6 +96,13 @@ def main():
     parser.add_argument("--contrastive", nargs="*", default=[])
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    from llave.minimmeb import MINI_FORMAT
+
+    if MINI_FORMAT != 3:
+        parser.exit(
+            2,
+            f"this study measured MMEB-mini format 3, and this llave builds format {MINI_FORMAT}: run it from commit 2697e2e\n",
+        )
     from llave.mini.pretrain import pretrained_model
 
     out, record = Path(args.out), {"questions": args.questions, "variants": {}}

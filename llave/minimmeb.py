@@ -26,17 +26,18 @@ from .core import InputError
 
 # %% auto #0
 __all__ = ['COLOURS', 'SHAPES', 'SIZES', 'HELD_OUT', 'CANVAS', 'BACKGROUND', 'MINI_EVAL_DATASETS', 'MINI_TRAIN_SUBSETS',
-           'PROMPTS', 'EDIT_DOUBLES', 'PICTURE_FLOOR', 'EVAL_GROUNDING_FOLDERS', 'REFERRING_FOLDERS',
-           'FORMAT1_CLASSIFY_OUTLINE_SHA256', 'MOTIONS', 'MINI_FORMAT', 'Obj', 'Scene', 'draw_object', 'render',
-           'place', 'crop', 'caption', 'random_object', 'object_variants', 'scene_variants', 'family', 'MiniConfig',
-           'Writer', 'train_row', 'eval_row', 'candidates', 'label_candidates', 'single_object', 'build_classify',
-           'build_families', 'scene_questions', 'vqa_rows', 'double_edits', 'family_eval', 'family_train',
-           'grounding_scene', 'build_grounding', 'referring_scene', 'reference', 'build_referring', 'referring_eval',
-           'referring_train', 'classify_crops', 'eval_grounding_scenes', 'format1_classify_outline_rows',
-           'format1_classify_outline', 'clip_frames', 'write_mp4', 'read_mp4', 'video_clips', 'clip_captions',
-           'build_videos', 'checksums', 'summary', 'verify_mini', 'build_benchmark', 'build_mini', 'default_root',
-           'committed_manifest', 'read_manifest', 'manifest_config', 'ensure_mini', 'mini_train_pairs',
-           'mini_eval_dataset', 'run_mini', 'register_cli']
+           'PROMPTS', 'EDIT_DOUBLES', 'GRID', 'GRID_OBJECTS', 'CELLS', 'PICTURE_FLOOR', 'EVAL_GROUNDING_FOLDERS',
+           'REFERRING_FOLDERS', 'FORMAT1_CLASSIFY_OUTLINE_SHA256', 'MOTIONS', 'MINI_FORMAT', 'Obj', 'Scene',
+           'draw_object', 'render', 'place', 'crop', 'caption', 'random_object', 'object_variants', 'scene_variants',
+           'family', 'MiniConfig', 'Writer', 'train_row', 'eval_row', 'candidates', 'label_candidates', 'single_object',
+           'build_classify', 'build_families', 'scene_questions', 'double_edits', 'family_eval', 'family_train',
+           'grounding_scene', 'build_grounding', 'referring_scene', 'grid_place', 'cell_of', 'grid_scene', 'reference',
+           'build_referring', 'grid_questions', 'resized', 'vqa_rows', 'referring_eval', 'referring_train',
+           'classify_crops', 'eval_grounding_scenes', 'format1_classify_outline_rows', 'format1_classify_outline',
+           'clip_frames', 'write_mp4', 'read_mp4', 'video_clips', 'clip_captions', 'build_videos', 'checksums',
+           'summary', 'verify_mini', 'build_benchmark', 'build_mini', 'default_root', 'committed_manifest',
+           'read_manifest', 'manifest_config', 'ensure_mini', 'mini_train_pairs', 'mini_eval_dataset', 'run_mini',
+           'register_cli']
 
 # %% ../nbs/04_minimmeb.ipynb #e3f9f8d1
 COLOURS = {
@@ -81,7 +82,7 @@ class Obj:
 
 @dataclass(frozen=True)
 class Scene:
-    "Objects from left to right, their centres (x, y), and the rendering style ('filled' or 'outline')."
+    "Objects (left to right; a grid scene's in cell order), their centres (x, y), the style ('filled' or 'outline')."
 
     objects: tuple
     centres: tuple
@@ -152,11 +153,19 @@ def place(count: int, rng: random.Random, sizes: list[str] | None = None) -> tup
     return tuple(centres)
 
 
-def crop(scene: Scene, index: int, margin: int = 3) -> Image.Image:
-    "A fixed-size window around object `index` of `scene` (grounding targets); fixed so that size stays visible."
+def crop(scene: Scene, index: int, margin: int = 3, padded: bool = False) -> Image.Image:
+    """A fixed-size window around object `index` of `scene` (grounding targets); fixed so that size stays visible.
+    Near an edge the window is cut by the canvas, unless `padded`: then the part outside is background, so that a
+    crop does not show where its object sat (format 4's grid scenes)."""
     (x, y), h = scene.centres[index], _half(Obj("circle", "red", "large"), len(scene.objects)) + margin
-    box = [max(0, round(x - h)), max(0, round(y - h)), min(CANVAS, round(x + h)), min(CANVAS, round(y + h))]
-    return render(scene).crop(box)
+    box = [round(x - h), round(y - h), round(x + h), round(y + h)]
+    inside = [max(0, box[0]), max(0, box[1]), min(CANVAS, box[2]), min(CANVAS, box[3])]
+    window = render(scene).crop(inside)
+    if not padded:
+        return window
+    out = Image.new("RGB", (box[2] - box[0], box[3] - box[1]), BACKGROUND)
+    out.paste(window, (inside[0] - box[0], inside[1] - box[1]))
+    return out
 
 # %% ../nbs/04_minimmeb.ipynb #b252407e
 def caption(scene: Scene) -> str:
@@ -253,8 +262,8 @@ class MiniConfig:
     candidates: int = 9
     train_objects: int = 1500
     train_families: int = 220
-    train_ground_scenes: int = 400
-    train_vqa_scenes: int = 1000  # three-object scenes of Mini_VQA_Scene (format 3; before, the families' images)
+    train_ground_scenes: int = 400  # grid scenes of Mini_Grounding (format 4: five objects each)
+    train_vqa_scenes: int = 1000  # grid scenes of Mini_VQA_Scene (format 4; 3: three-object scenes; before: families)
     vtt_videos: int = 120
     vd_videos: int = 60
     frames: int = 12
@@ -392,28 +401,6 @@ def scene_questions(scene: Scene) -> list[tuple[str, Obj]]:
             out.append((f"Which object is a {obj.shape}?", obj))
     return out
 
-# %% ../nbs/04_minimmeb.ipynb #62ad612b
-def vqa_rows(scene: Scene, path: str, rng: random.Random, config: MiniConfig | None, per_image: int = 1) -> list[dict]:
-    """VQA rows of one image: train pairs when `config` is None, else eval rows whose candidates are every object of
-    the scene (so picking any object in the picture scores one in three) and phrases one attribute off the answer."""
-    questions = scene_questions(scene)
-    rng.shuffle(questions)
-    every = [Obj(s, c, z).phrase for s in SHAPES for c in COLOURS for z in SIZES]
-    rows = []
-    for question, answer in questions[:per_image]:
-        query = PROMPTS["vqa"].format(question=question)
-        if config is None:
-            rows.append(train_row(query, path, answer.phrase, None))
-            continue
-        in_scene = [o.phrase for o in scene.objects if o != answer]
-        near = [o.phrase for o in object_variants(answer) if o.phrase not in in_scene]
-        rng.shuffle(near)
-        texts = candidates(
-            answer.phrase, in_scene + near[: config.candidates - 1 - len(in_scene)], every, config.candidates, rng
-        )
-        rows.append(eval_row(query, path, texts, [None] * config.candidates))
-    return rows
-
 # %% ../nbs/04_minimmeb.ipynb #3e024af9
 EDIT_DOUBLES = 4  # format 3: Mini-Retrieval-Edit candidates that make the asked change and one more
 
@@ -518,70 +505,140 @@ def build_grounding(
 
 
 def referring_scene(rng: random.Random, style: str) -> Scene:
-    "Three objects of three different colours and three different shapes (format 3's grounding scenes)."
+    "Three objects of three different colours and three shapes (format 3's grounding scenes; pretraining's, lesson 08a)."
     while True:
         objects = tuple(random_object(rng, False) for _ in range(3))
         if len({o.colour for o in objects}) == len({o.shape for o in objects}) == 3:
             return Scene(objects, place(3, rng), style)
 
+# %% ../nbs/04_minimmeb.ipynb #f4a1c001
+GRID, GRID_OBJECTS = 3, 5  # format 4's scenes: five objects in the cells of a 3×3 grid
+CELLS = [f"{row} {column}" for row in ("top", "middle", "bottom") for column in ("left", "centre", "right")]
+CELLS[4] = "centre"  # row-major cell names: "top left" … "bottom right"
 
-def reference(obj: Obj, by: str) -> str:
-    "How a grounding query names `obj`: by its colour (`the red object`) or by its shape (`the triangle`)."
-    return f"the {obj.colour} object" if by == "colour" else f"the {obj.shape}"
+
+def grid_place(cells: list[int], rng: random.Random) -> tuple:
+    "Jittered centres of objects in `cells` (row-major numbers of the 3×3 grid), with room for the largest size."
+    side, h = CANVAS / GRID, SIZES["large"] * 0.75
+    room = max(0.0, side / 2 - h - 1)
+    return tuple(
+        (
+            round(side * (c % GRID + 0.5) + rng.uniform(-room, room)),
+            round(side * (c // GRID + 0.5) + rng.uniform(-room, room)),
+        )
+        for c in cells
+    )
 
 
-def build_referring(
-    writer: Writer, folder: str, n_scenes: int, rng: random.Random, style: str
-) -> list[tuple[Scene, str, list[str], list[str]]]:
-    """Render `n_scenes` referring scenes and their crops: `(scene, image path, crop paths, how each object is
-    named)`; each object is named by its colour or by its shape, at random (both are unique in its scene)."""
+def cell_of(scene: Scene, index: int) -> int:
+    "The grid cell (row-major, 0–8) that object `index` of a grid scene sits in."
+    x, y = scene.centres[index]
+    side = CANVAS / GRID
+    return int(y // side) * GRID + int(x // side)
+
+
+def _familiar(colour: str, rng: random.Random) -> Obj:
+    "A random object of `colour` that is not a held-out colour–shape pair."
+    while True:
+        obj = Obj(rng.choice(SHAPES), colour, rng.choice(list(SIZES)))
+        if not obj.novel:
+            return obj
+
+
+def grid_scene(rng: random.Random, style: str) -> Scene:
+    "Five objects of five different colours (no held-out colour–shape pair), each in its own cell, in cell order."
+    cells = sorted(rng.sample(range(GRID * GRID), GRID_OBJECTS))
+    objects = tuple(_familiar(colour, rng) for colour in rng.sample(list(COLOURS), GRID_OBJECTS))
+    return Scene(objects, grid_place(cells, rng), style)
+
+
+def reference(scene: Scene, index: int) -> str:
+    "How a grounding query names object `index` of a grid scene: by its cell (`the object in the top left`)."
+    return f"the object in the {CELLS[cell_of(scene, index)]}"
+
+
+def build_referring(writer: Writer, folder: str, n_scenes: int, rng: random.Random, style: str) -> list[tuple]:
+    "Render `n_scenes` grid scenes and their padded crops: `(scene, image path, crop paths)`."
     out = []
     for s in range(n_scenes):
-        scene = referring_scene(rng, style)
+        scene = grid_scene(rng, style)
         path = writer.image(render(scene), f"images/{folder}/{s:04d}.png")
-        crops = [writer.image(crop(scene, k), f"images/{folder}/{s:04d}_crop{k}.png") for k in range(3)]
-        out.append((scene, path, crops, [rng.choice(("colour", "shape")) for _ in range(3)]))
+        crops = [
+            writer.image(crop(scene, k, padded=True), f"images/{folder}/{s:04d}_crop{k}.png")
+            for k in range(GRID_OBJECTS)
+        ]
+        out.append((scene, path, crops))
     return out
+
+# %% ../nbs/04_minimmeb.ipynb #f4a1c004
+def grid_questions(scene: Scene) -> list[tuple[str, Obj]]:
+    "(question, answer object) for every object of a grid scene: `Which object is in the top left?`."
+    return [(f"Which object is in the {CELLS[cell_of(scene, k)]}?", obj) for k, obj in enumerate(scene.objects)]
+
+
+def resized(obj: Obj) -> Obj:
+    "`obj` with the other size."
+    return replace(obj, size="small" if obj.size == "large" else "large")
+
+
+def vqa_rows(scene: Scene, path: str, rng: random.Random, config: MiniConfig | None, per_image: int = 1) -> list[dict]:
+    """VQA rows of one grid scene: train pairs when `config` is None, else eval rows whose candidates are every object
+    of the scene (so picking any object of the picture scores one in five) and four of them with the size flipped
+    (in no cell of the picture), in random order after the answer."""
+    questions = grid_questions(scene)
+    rng.shuffle(questions)
+    rows = []
+    for question, answer in questions[:per_image]:
+        query = PROMPTS["vqa"].format(question=question)
+        if config is None:
+            rows.append(train_row(query, path, answer.phrase, None))
+            continue
+        flipped = [resized(o).phrase for o in scene.objects]
+        rng.shuffle(flipped)
+        others = [o.phrase for o in scene.objects if o != answer] + flipped[: config.candidates - GRID_OBJECTS]
+        rng.shuffle(others)
+        rows.append(eval_row(query, path, [answer.phrase] + others, [None] * config.candidates))
+    return rows
 
 # %% ../nbs/04_minimmeb.ipynb #5d467e98
 def referring_eval(scenes, rng: random.Random, config: MiniConfig) -> list[dict]:
-    """Eval rows: image + reference (`the red object`) → the object's crop, among the scene's other two crops and
-    crops from other scenes that share the named colour or shape (and differ in another attribute): the text alone
-    narrows nine candidates to seven, the image alone to three; only both together find the one."""
-    sharing: dict[tuple, list[tuple[Obj, str]]] = {}
-    for scene, _, crops, _ in scenes:
-        for obj, c in zip(scene.objects, crops):
-            for by in ("colour", "shape"):
-                sharing.setdefault((by, getattr(obj, by)), []).append((obj, c))
-    every = [c for _, _, crops, _ in scenes for c in crops]
+    """Eval rows: image + reference (`the object in the top left`) → the object's crop, among the scene's four other
+    crops and crops of objects in the same cell of other scenes that differ in colour or size: the picture alone
+    narrows nine candidates to five, the words alone (a cell, no appearance) to the five of that cell."""
+    in_cell: dict[int, list[tuple[Obj, str]]] = {}
+    for scene, _, crops in scenes:
+        for k, (obj, c) in enumerate(zip(scene.objects, crops)):
+            in_cell.setdefault(cell_of(scene, k), []).append((obj, c))
+    every = [c for _, _, crops in scenes for c in crops]
     rows, n = [], config.candidates
-    for scene, path, crops, named_by in scenes:
-        for k, (obj, by) in enumerate(zip(scene.objects, named_by)):
+    for scene, path, crops in scenes:
+        for k, obj in enumerate(scene.objects):
             images = [crops[k]] + [c for j, c in enumerate(crops) if j != k]
-            others = [c for o, c in sharing[(by, getattr(obj, by))] if o != obj and c not in images]
+            others = [c for o, c in in_cell[cell_of(scene, k)] if (o.colour, o.size) != (obj.colour, obj.size)]
             rng.shuffle(others)
-            for c in others + rng.sample(every, min(len(every), 3 * n)):  # a small build may lack enough sharing crops
+            for c in others + rng.sample(every, min(len(every), 3 * n)):  # a small build may lack enough of the cell
                 if len(images) < n and c not in images:
                     images.append(c)
             rows.append(
-                eval_row(PROMPTS["ground"].format(label=reference(obj, by)), path, [PROMPTS["crop"]] * n, images)
+                eval_row(PROMPTS["ground"].format(label=reference(scene, k)), path, [PROMPTS["crop"]] * n, images)
             )
     return rows[: config.eval_queries]
 
 
 PICTURE_FLOOR = {
-    name: 100 / 3 for name in ("Mini-VQA-Scene", "Mini-VQA-Outline", "Mini-Grounding", "Mini-Grounding-Outline")
+    name: 100 / GRID_OBJECTS
+    for name in ("Mini-VQA-Scene", "Mini-VQA-Outline", "Mini-Grounding", "Mini-Grounding-Outline")
 }
 """P@1 (%) of a heuristic that ignores the question: pick any object of the query's picture. These sets' queries show
-three objects, all three among the candidates (tested below and in `vqa_rows`' test), so it scores one in three."""
+five objects, all five among the candidates (tested below and in `vqa_rows`' test), so it scores one in five."""
 
 
 def referring_train(scenes) -> list[dict]:
     "Training pairs of Mini_Grounding: image + reference → the object's crop."
     return [
-        train_row(PROMPTS["ground"].format(label=reference(o, by)), p, PROMPTS["crop"], c)
-        for s, p, crops, named_by in scenes
-        for o, c, by in zip(s.objects, crops, named_by)
+        train_row(PROMPTS["ground"].format(label=reference(s, k)), p, PROMPTS["crop"], c)
+        for s, p, crops in scenes
+        for k, c in enumerate(crops)
     ]
 
 
@@ -595,13 +652,14 @@ def classify_crops(scenes, rng: random.Random, config: MiniConfig) -> list[dict]
     return rows[: config.eval_queries]
 
 # %% ../nbs/04_minimmeb.ipynb #a0f1a889
-EVAL_GROUNDING_FOLDERS = {"outline": "eval/ground_outline"}  # Mini-VQA-Outline's scenes (format 2's grounding scenes)
-REFERRING_FOLDERS = {"filled": "eval/refer", "outline": "eval/refer_outline"}  # Mini-Grounding's, -Outline's (format 3)
+# format 2's outline scenes (formats 2-3's Mini-VQA-Outline; lesson 13 still measures them)
+EVAL_GROUNDING_FOLDERS = {"outline": "eval/ground_outline"}
+REFERRING_FOLDERS = {"filled": "eval/refer", "outline": "eval/refer_outline"}  # grid scenes: Grounding, VQA (format 4)
 
 
 def eval_grounding_scenes(style: str = "outline", seed: int = 0, config: MiniConfig | None = None) -> list[Scene]:
-    """The scenes of Mini-VQA-Outline's three-object images (format 2's grounding scenes, which format 1's
-    Mini-Classify-Outline cropped), drawn again from MMEB-mini's `seed`, in file order
+    """Format 2's outline grounding scenes (formats 2 and 3's Mini-VQA-Outline images, which format 1's
+    Mini-Classify-Outline cropped; still written for lesson 13), drawn again from MMEB-mini's `seed`, in file order
     (image `images/eval/ground_outline/0007.png` shows scene 7). Rendering one of them in the other
     style gives the same question about the same objects in the other style."""
     if style not in EVAL_GROUNDING_FOLDERS:
@@ -810,7 +868,7 @@ def _generate(root: Path, seed: int, config: MiniConfig):
         build_referring(w, "train/vqa", config.train_vqa_scenes, rng("train-vqa"), "filled"),
         rng("train-vqa-rows"),
     )
-    train["Mini_VQA_Scene"] = [r for s, p, _, _ in scenes for r in vqa_rows(s, p, questions, None, per_image=4)]
+    train["Mini_VQA_Scene"] = [r for s, p, _ in scenes for r in vqa_rows(s, p, questions, None, per_image=4)]
     evaluation = {
         "Mini-Classify-Object": build_classify(w, "eval/object", q, rng("eval-object"), False, config, False),
         "Mini-Classify-Novel": build_classify(w, "eval/novel", q, rng("eval-novel"), True, config, False),
@@ -820,22 +878,20 @@ def _generate(root: Path, seed: int, config: MiniConfig):
     evaluation.update(family_eval(families, rng("eval-family-rows"), config, w, rng("eval-family-edits")))
     novel = build_families(w, "eval/novel_family", -(-q // size), rng("eval-novel-family"), True, size)
     evaluation["Mini-Retrieval-Novel-t2i"] = family_eval(novel, rng("eval-novel-rows"), config)["Mini-Retrieval-t2i"]
-    for name, style in (("Mini-Grounding", "filled"), ("Mini-Grounding-Outline", "outline")):
+    for grounding, vqa, style in (
+        ("Mini-Grounding", "Mini-VQA-Scene", "filled"),
+        ("Mini-Grounding-Outline", "Mini-VQA-Outline", "outline"),
+    ):  # the VQA set asks about its grounding set's scenes, every object once
         folder = REFERRING_FOLDERS[style]
-        scenes = build_referring(w, folder, -(-q // 3), rng(folder), style)
-        evaluation[name] = referring_eval(scenes, rng(folder + "-rows"), config)
-        if style == "filled":  # Mini-VQA-Scene asks about Mini-Grounding's images
-            questions = rng("eval-vqa")
-            evaluation["Mini-VQA-Scene"] = [r for s, p, _, _ in scenes for r in vqa_rows(s, p, questions, config, 3)][
-                :q
-            ]
-    folder = EVAL_GROUNDING_FOLDERS["outline"]  # format 2's outline scenes: `eval_grounding_scenes` draws them again
-    scenes = build_grounding(w, folder, -(-q // 3), rng(folder), "outline", False)
+        scenes = build_referring(w, folder, -(-q // GRID_OBJECTS), rng(folder), style)
+        evaluation[grounding] = referring_eval(scenes, rng(folder + "-rows"), config)
+        questions = rng(folder + "-vqa")
+        evaluation[vqa] = [r for s, p, _ in scenes for r in vqa_rows(s, p, questions, config, GRID_OBJECTS)][:q]
+    folder = EVAL_GROUNDING_FOLDERS["outline"]  # format 2's outline scenes, for lesson 13 (`format1_classify_outline`)
+    build_grounding(w, folder, -(-q // 3), rng(folder), "outline", False)
     evaluation["Mini-Classify-Outline"] = build_classify(
         w, "eval/outline_object", q, rng("eval-outline-classify"), False, config, False, style="outline"
     )
-    questions = rng("eval-outline-vqa")
-    evaluation["Mini-VQA-Outline"] = [r for s, p, _ in scenes for r in vqa_rows(s, p, questions, config, 3)][:q]
     for name, rows in train.items():
         w.jsonl(f"train/{name}.jsonl", rows)
     for name, rows in evaluation.items():
@@ -843,9 +899,10 @@ def _generate(root: Path, seed: int, config: MiniConfig):
     build_videos(root, config, rng("video"))
 
 # %% ../nbs/04_minimmeb.ipynb #8b63525e
-MINI_FORMAT = 3  # raised whenever the same (seed, config) builds other files; 2: Mini-Classify-Outline redrawn;
+MINI_FORMAT = 4  # raised whenever the same (seed, config) builds other files; 2: Mini-Classify-Outline redrawn;
 # 3: grounding by reference (colour or shape), VQA on three-object scenes with every object a
-# candidate, Mini-Retrieval-Edit with double edits
+# candidate, Mini-Retrieval-Edit with double edits; 4: grounding and VQA on five-object grid scenes, each
+# object named by its cell
 
 
 def build_benchmark(out_dir: str | Path, name: str, format: int, generate, seed: int, config) -> Path:

@@ -113,6 +113,40 @@ def test_edit_candidates_contain_unedited_image(small):
         assert row.query_image in row.candidate_images[1:]
 
 
+@pytest.mark.slow
+def test_two_part_sets_show_five_objects_and_need_both_halves(full):
+    """Format 4: each grounding or VQA picture's five objects are candidates (the picture heuristic: one in five); the
+    other grounding candidates come from the same cell of other scenes; VQA-Outline asks about the outline scenes."""
+    from llave.minimmeb import GRID_OBJECTS, PICTURE_FLOOR
+
+    assert PICTURE_FLOOR == {name: 20.0 for name in PICTURE_FLOOR} and GRID_OBJECTS == 5
+    for grounding, vqa, folder in (
+        ("Mini-Grounding", "Mini-VQA-Scene", "refer"),
+        ("Mini-Grounding-Outline", "Mini-VQA-Outline", "refer_outline"),
+    ):
+        grounding_rows, vqa_rows = mini_eval_dataset(grounding, full), mini_eval_dataset(vqa, full)
+        assert len(grounding_rows) == len(vqa_rows) == 1000
+        crops_of = {}
+        for row in grounding_rows:
+            stem = row.query_image.removesuffix(".png")
+            assert Path(row.query_image).parent.name == folder
+            own = [c for c in row.candidate_images if c.startswith(stem + "_crop")]
+            assert len(own) == 5 and row.candidate_images[0] in own, row
+            cell = row.query_text.rsplit("the object in the ", 1)[1]
+            crops_of.setdefault(cell, set()).add(row.candidate_images[0])
+        for row in grounding_rows:  # the words alone: the gold and four crops of the same cell, from other scenes
+            cell = row.query_text.rsplit("the object in the ", 1)[1]
+            stem = row.query_image.removesuffix(".png")
+            others = [c for c in row.candidate_images if not c.startswith(stem + "_crop")]
+            assert len(others) == 4 and all(c in crops_of[cell] for c in others), row
+        answers = {}
+        for row in vqa_rows:
+            assert Path(row.query_image).parent.name == folder and "Which object is in the " in row.query_text
+            answers.setdefault(row.query_image, set()).add(row.candidate_texts[0])
+        for row in vqa_rows:  # every object of the picture is a candidate
+            assert len(answers[row.query_image]) == 5 and answers[row.query_image] <= set(row.candidate_texts), row
+
+
 def test_held_out_combinations(small):
     def objects(text):
         words = text.replace(",", " ").split()

@@ -95,7 +95,7 @@ def loss_overrides(spec) -> dict:
 
 @dataclass
 class DemoSettings:
-    "What `llave demo` runs. The defaults take about half an hour on 2 CPU cores (runs side by side); `quick()` about 2 minutes."
+    "What `llave demo` runs. The defaults take about 40 minutes on 2 CPU cores (runs side by side); `quick()` about 2 minutes."
 
     start: str = "pretrained"  # one of DEMO_STARTS: where every run starts (see `initial_model`)
     seeds: int = 3

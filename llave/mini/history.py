@@ -18,8 +18,8 @@ from ..eval import correct_at_1
 from ..core import InputError
 
 # %% auto #0
-__all__ = ['QUESTION_PATTERNS', 'DRAWINGS', 'question_kind', 'precision_by_kind', 'restyled_rows', 'redrawn_crops',
-           'label_errors']
+__all__ = ['QUESTION_PATTERNS', 'FORMAT3_VQA_OUTLINE_PART', 'DRAWINGS', 'question_kind', 'precision_by_kind', 'restyled_rows',
+           'three_object_vqa_rows', 'format3_vqa_outline_rows', 'format3_vqa_outline', 'redrawn_crops', 'label_errors']
 
 # %% ../../nbs/13_history.ipynb #2c6b7132
 QUESTION_PATTERNS = {
@@ -72,6 +72,72 @@ def restyled_rows(rows: list, scenes: list, style: str, folder: str | Path) -> l
     for index, path in paths.items():
         write_png_atomic(path, render(dataclasses.replace(scenes[index], style=style)))
     return [dataclasses.replace(row, query_image=str(paths[index])) for row, index in zip(rows, indices)]
+
+# %% ../../nbs/13_history.ipynb #f3a0c002
+# format 3's `eval/Mini-VQA-Outline.jsonl` of the default build (seed 0), as its manifest's part digest
+FORMAT3_VQA_OUTLINE_PART = "8a2b3be0e36986487b69ce2d4a729d27afbf7bff2db100f74476ce51d85c96e1"
+
+
+def three_object_vqa_rows(scene, path: str, rng, config, per_image: int) -> list[dict]:
+    """Format 3's VQA eval rows of a three-object scene (`llave.minimmeb.scene_questions`): every object of the scene
+    among the candidates, then phrases one attribute off the answer."""
+    from llave.minimmeb import (
+        COLOURS,
+        PROMPTS,
+        SHAPES,
+        SIZES,
+        Obj,
+        candidates,
+        eval_row,
+        object_variants,
+        scene_questions,
+    )
+
+    questions = scene_questions(scene)
+    rng.shuffle(questions)
+    every = [Obj(s, c, z).phrase for s in SHAPES for c in COLOURS for z in SIZES]
+    rows = []
+    for question, answer in questions[:per_image]:
+        in_scene = [o.phrase for o in scene.objects if o != answer]
+        near = [o.phrase for o in object_variants(answer) if o.phrase not in in_scene]
+        rng.shuffle(near)
+        hard = in_scene + near[: config.candidates - 1 - len(in_scene)]
+        texts = candidates(answer.phrase, hard, every, config.candidates, rng)
+        rows.append(eval_row(PROMPTS["vqa"].format(question=question), path, texts, [None] * config.candidates))
+    return rows
+
+
+def format3_vqa_outline_rows(seed: int = 0, config=None) -> list[dict]:
+    """Format 3's Mini-VQA-Outline rows as written: three questions about each of format 2's outline scenes
+    (`eval_grounding_scenes`, whose images every build still writes), rebuilt from `seed`."""
+    import random
+
+    from llave.minimmeb import EVAL_GROUNDING_FOLDERS, MiniConfig, eval_grounding_scenes
+
+    config, folder = config or MiniConfig(), EVAL_GROUNDING_FOLDERS["outline"]
+    questions = random.Random(f"{seed}/eval-outline-vqa")
+    rows = [
+        row
+        for s, scene in enumerate(eval_grounding_scenes("outline", seed, config))
+        for row in three_object_vqa_rows(scene, f"images/{folder}/{s:04d}.png", questions, config, 3)
+    ]
+    return rows[: config.eval_queries]
+
+
+def format3_vqa_outline(root: str | Path) -> list:
+    "Format 3's Mini-VQA-Outline over the images of the build at `root` (its seed and sizes), as `EvalRow`s."
+    import tempfile
+
+    from llave.data import load_eval_dataset
+    from llave.minimmeb import Writer, manifest_config, read_manifest
+
+    manifest = read_manifest(root)
+    if "seed" not in manifest:
+        raise FileNotFoundError(f"{root}: no MMEB-mini build here (no readable manifest.json)")
+    rows = format3_vqa_outline_rows(manifest["seed"], manifest_config(manifest))
+    with tempfile.TemporaryDirectory() as staging:
+        Writer(Path(staging)).jsonl("eval/Mini-VQA-Outline.jsonl", rows)
+        return load_eval_dataset(Path(staging) / "eval", "Mini-VQA-Outline", image_root=root, check_images=True)
 
 # %% ../../nbs/13_history.ipynb #4f55acd0
 DRAWINGS = ("crop", "alone")  # how `redrawn_crops` draws a format-1 Mini-Classify-Outline object again

@@ -267,10 +267,12 @@ def floors_sentence(results: dict, floors: dict, margin: float = 10.0) -> str:
         return f"{row['dataset']} ({name} {floor:.1f}, {first} {row['trained'][first]:.1f})"
 
     short = [below(row) for row in rows if row["lead"] < margin]
+    words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
+    odds = [words.get(n, str(n)) for n in sorted({round(100 / row["picture"]) for row in rows if row["picture"]})]
     text = (
         f"**Blind floors.** Seed 0's {first} run, trained and evaluated with every two-part query cut to its text "
         f"or to its image, scores what a model gets without combining the two; on the VQA and grounding sets, "
-        f"picking any object of the query's picture scores one in three. {first} is at least {margin:.0f} "
+        f"picking any object of the query's picture scores one in {' or '.join(odds)}. {first} is at least {margin:.0f} "
         f"points above every floor on {len(clear)} of the {len(rows)} datasets with two-part queries"
         + (f" ({', '.join(clear)})" if clear else "")
     )

@@ -56,7 +56,8 @@ CROP_INSTRUCTION = "<image>\nWhat is shown in the image?"
 
 def generative_examples(pairs) -> list[GenerativeExample]:
     """Instruction/answer examples from MMEB-mini training pairs (`TrainPair`s): label, caption, VQA answer, crop name
-    (format 2's grounding pairs; format 3's name an object by one attribute, "the red object", not by its name)."""
+    (format 2's grounding pairs; formats 3 and 4 name an object by one attribute or by its cell, "the red object",
+    "the object in the top left", not by its name)."""
     examples = []
     for pair in pairs:
         if pair.subset in ("Mini_Classify_Object", "Mini_Retrieval_i2t", "Mini_VQA_Scene"):
