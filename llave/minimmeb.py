@@ -581,10 +581,20 @@ def resized(obj: Obj) -> Obj:
     return replace(obj, size="small" if obj.size == "large" else "large")
 
 
+def _check_grid_candidates(config: MiniConfig):
+    "Grid sets hold a picture's five objects and at most five more (its objects resized, or crops of their cells)."
+    if not GRID_OBJECTS <= config.candidates <= 2 * GRID_OBJECTS:
+        raise InputError(
+            f"MiniConfig.candidates must be {GRID_OBJECTS} to {2 * GRID_OBJECTS} for the grid sets, got {config.candidates}"
+        )
+
+
 def vqa_rows(scene: Scene, path: str, rng: random.Random, config: MiniConfig | None, per_image: int = 1) -> list[dict]:
     """VQA rows of one grid scene: train pairs when `config` is None, else eval rows whose candidates are every object
     of the scene (so picking any object of the picture scores one in five) and four of them with the size flipped
     (in no cell of the picture), in random order after the answer."""
+    if config is not None:
+        _check_grid_candidates(config)
     questions = grid_questions(scene)
     rng.shuffle(questions)
     rows = []
@@ -597,7 +607,7 @@ def vqa_rows(scene: Scene, path: str, rng: random.Random, config: MiniConfig | N
         rng.shuffle(flipped)
         others = [o.phrase for o in scene.objects if o != answer] + flipped[: config.candidates - GRID_OBJECTS]
         rng.shuffle(others)
-        rows.append(eval_row(query, path, [answer.phrase] + others, [None] * config.candidates))
+        rows.append(eval_row(query, path, [answer.phrase] + others, [None] * (1 + len(others))))
     return rows
 
 # %% ../nbs/04_minimmeb.ipynb #5d467e98
@@ -605,6 +615,7 @@ def referring_eval(scenes, rng: random.Random, config: MiniConfig) -> list[dict]
     """Eval rows: image + reference (`the object in the top left`) → the object's crop, among the scene's four other
     crops and crops of objects in the same cell of other scenes that differ in colour or size: the picture alone
     narrows nine candidates to five, the words alone (a cell, no appearance) to the five of that cell."""
+    _check_grid_candidates(config)
     in_cell: dict[int, list[tuple[Obj, str]]] = {}
     for scene, _, crops in scenes:
         for k, (obj, c) in enumerate(zip(scene.objects, crops)):
@@ -685,7 +696,7 @@ def format1_classify_outline_rows(seed: int = 0, config: MiniConfig | None = Non
 
 def format1_classify_outline(root: str | Path) -> Rows:
     """Format 1's Mini-Classify-Outline over the crops of the build at `root` (with that build's seed and sizes),
-    loaded by `llave.data.load_eval_dataset`: what lesson 10 measures to show why the set was replaced."""
+    loaded by `llave.data.load_eval_dataset`: what lesson 13 measures to show why the set was replaced."""
     manifest = read_manifest(root)
     if "seed" not in manifest:
         raise FileNotFoundError(f"{root}: no MMEB-mini build here (no readable manifest.json)")

@@ -143,8 +143,15 @@ def test_two_part_sets_show_five_objects_and_need_both_halves(full):
         for row in vqa_rows:
             assert Path(row.query_image).parent.name == folder and "Which object is in the " in row.query_text
             answers.setdefault(row.query_image, set()).add(row.candidate_texts[0])
-        for row in vqa_rows:  # every object of the picture is a candidate
-            assert len(answers[row.query_image]) == 5 and answers[row.query_image] <= set(row.candidate_texts), row
+        for row in vqa_rows:  # every object of the picture is a candidate; the others are its objects resized
+            scene = answers[row.query_image]
+            resized = {("small" if p.startswith("large") else "large") + p[p.index(" ") :] for p in scene}
+            assert len(scene) == 5 and scene <= set(row.candidate_texts), row
+            assert set(row.candidate_texts) - scene <= resized and len(set(row.candidate_texts)) == 9, row
+        from PIL import Image
+
+        crops = sorted((full / "images/eval" / folder).glob("*_crop*.png"))
+        assert len(crops) == 1000 and {Image.open(c).size for c in crops} == {(22, 22)}  # padded: one size
 
 
 def test_held_out_combinations(small):

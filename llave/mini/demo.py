@@ -506,7 +506,7 @@ def settings_record(settings: DemoSettings) -> dict:
     from another checkpoint are not resumed), for a generative stage run here its line drawings."""
     fields = {k: v for k, v in dataclasses.asdict(settings).items() if k not in RESUMABLE}
     fields["mmeb_mini_format"] = MINI_FORMAT  # a record without it was evaluated on format 1: not resumed
-    # (format 3's runs also warm up from lr 0, as the Trainer)
+    # (since format 3 the runs also warm up from lr 0, as the Trainer)
     del fields["line_drawings"]
     if settings.start == "pretrain" and settings.generative_line_drawings:  # absent: none, as older records say
         fields["line_drawings"] = settings.generative_line_drawings
