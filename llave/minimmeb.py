@@ -33,11 +33,11 @@ __all__ = ['COLOURS', 'SHAPES', 'SIZES', 'HELD_OUT', 'CANVAS', 'BACKGROUND', 'MI
            'build_classify', 'build_families', 'scene_questions', 'double_edits', 'family_eval', 'family_train',
            'grounding_scene', 'build_grounding', 'referring_scene', 'grid_place', 'cell_of', 'grid_scene', 'reference',
            'build_referring', 'grid_questions', 'resized', 'vqa_rows', 'referring_eval', 'referring_train',
-           'classify_crops', 'eval_grounding_scenes', 'format1_classify_outline_rows', 'format1_classify_outline',
-           'clip_frames', 'write_mp4', 'read_mp4', 'video_clips', 'clip_captions', 'build_videos', 'checksums',
-           'summary', 'verify_mini', 'build_benchmark', 'build_mini', 'default_root', 'committed_manifest',
-           'read_manifest', 'manifest_config', 'ensure_mini', 'mini_train_pairs', 'mini_eval_dataset', 'run_mini',
-           'register_cli']
+           'classify_crops', 'eval_grounding_scenes', 'format1_classify_outline_rows', 'rebuilt_dataset',
+           'format1_classify_outline', 'clip_frames', 'write_mp4', 'read_mp4', 'video_clips', 'clip_captions',
+           'build_videos', 'checksums', 'summary', 'verify_mini', 'build_benchmark', 'build_mini', 'default_root',
+           'committed_manifest', 'read_manifest', 'manifest_config', 'ensure_mini', 'mini_train_pairs',
+           'mini_eval_dataset', 'run_mini', 'register_cli']
 
 # %% ../nbs/04_minimmeb.ipynb #e3f9f8d1
 COLOURS = {
@@ -694,16 +694,22 @@ def format1_classify_outline_rows(seed: int = 0, config: MiniConfig | None = Non
     return classify_crops(scenes, random.Random(f"{seed}/eval-outline-classify"), config)
 
 
-def format1_classify_outline(root: str | Path) -> Rows:
-    """Format 1's Mini-Classify-Outline over the crops of the build at `root` (with that build's seed and sizes),
-    loaded by `llave.data.load_eval_dataset`: what lesson 13 measures to show why the set was replaced."""
+def rebuilt_dataset(root: str | Path, name: str, rows_of) -> Rows:
+    """An older format's eval set `name`, its rows rebuilt by `rows_of(seed, config)` with the seed and sizes of the
+    build at `root`, over that build's images, loaded by `llave.data.load_eval_dataset`."""
     manifest = read_manifest(root)
     if "seed" not in manifest:
         raise FileNotFoundError(f"{root}: no MMEB-mini build here (no readable manifest.json)")
-    rows = format1_classify_outline_rows(manifest["seed"], manifest_config(manifest))
+    rows = rows_of(manifest["seed"], manifest_config(manifest))
     with tempfile.TemporaryDirectory() as staging:
-        Writer(Path(staging)).jsonl("eval/Mini-Classify-Outline.jsonl", rows)
-        return load_eval_dataset(Path(staging) / "eval", "Mini-Classify-Outline", image_root=root, check_images=True)
+        Writer(Path(staging)).jsonl(f"eval/{name}.jsonl", rows)
+        return load_eval_dataset(Path(staging) / "eval", name, image_root=root, check_images=True)
+
+
+def format1_classify_outline(root: str | Path) -> Rows:
+    """Format 1's Mini-Classify-Outline over the crops of the build at `root` (with that build's seed and sizes):
+    what lesson 13 measures to show why the set was replaced."""
+    return rebuilt_dataset(root, "Mini-Classify-Outline", format1_classify_outline_rows)
 
 # %% ../nbs/04_minimmeb.ipynb #991b44c5
 MOTIONS = {

@@ -126,18 +126,9 @@ def format3_vqa_outline_rows(seed: int = 0, config=None) -> list[dict]:
 
 def format3_vqa_outline(root: str | Path) -> list:
     "Format 3's Mini-VQA-Outline over the images of the build at `root` (its seed and sizes), as `EvalRow`s."
-    import tempfile
+    from llave.minimmeb import rebuilt_dataset
 
-    from llave.data import load_eval_dataset
-    from llave.minimmeb import Writer, manifest_config, read_manifest
-
-    manifest = read_manifest(root)
-    if "seed" not in manifest:
-        raise FileNotFoundError(f"{root}: no MMEB-mini build here (no readable manifest.json)")
-    rows = format3_vqa_outline_rows(manifest["seed"], manifest_config(manifest))
-    with tempfile.TemporaryDirectory() as staging:
-        Writer(Path(staging)).jsonl("eval/Mini-VQA-Outline.jsonl", rows)
-        return load_eval_dataset(Path(staging) / "eval", "Mini-VQA-Outline", image_root=root, check_images=True)
+    return rebuilt_dataset(root, "Mini-VQA-Outline", format3_vqa_outline_rows)
 
 # %% ../../nbs/13_history.ipynb #4f55acd0
 DRAWINGS = ("crop", "alone")  # how `redrawn_crops` draws a format-1 Mini-Classify-Outline object again
